@@ -1,0 +1,37 @@
+"""mlpgradientflow: exact loss landscapes and gradient flow of small multilayer perceptrons.
+
+The pipeline: layer spec -> :class:`Net` -> derivatives (:func:`loss`, :func:`gradient`,
+:func:`hessian`) -> training -> results. See the README for a tour.
+"""
+
+from . import activations as activations
+from .activations import Activation as Activation
+from .activations import Poly as Poly
+from .derivatives import fg as fg
+from .derivatives import fgh as fgh
+from .derivatives import gradient as gradient
+from .derivatives import hessian as hessian
+from .derivatives import hessian_spectrum as hessian_spectrum
+from .derivatives import loss as loss
+from .net import Net as Net
+from .net import TeacherNet as TeacherNet
+from .net import params as params
+from .net import params2dict as params2dict
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Activation",
+    "Net",
+    "Poly",
+    "TeacherNet",
+    "activations",
+    "fg",
+    "fgh",
+    "gradient",
+    "hessian",
+    "hessian_spectrum",
+    "loss",
+    "params",
+    "params2dict",
+]

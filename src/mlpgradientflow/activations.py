@@ -1,0 +1,622 @@
+r"""Activation functions with analytic first and second derivatives.
+
+Every activation is a small object: :meth:`Activation.fused` writes the value
+:math:`y = f(x)`, the first derivative :math:`f'(x)` and the second derivative
+:math:`f''(x)` into caller-owned buffers in one pass, reusing the value where the
+formula allows (:math:`\sigma' = \sigma(1-\sigma)`, :math:`\tanh' = 1 - y^2`, ...).
+The derivative engine calls it on preallocated workspaces; users mostly pass names.
+
+Names (as in MLPGradientFlow.jl): ``identity``, ``relu``, ``softplus``, ``sigmoid``,
+``tanh`` (alias ``tanh_fast``), ``g`` (:math:`\sigma(4x) + \mathrm{softplus}(x)`),
+``gelu``, ``silu``, ``selu``, ``square`` (:math:`x^2/2`), ``cube``, ``exp``,
+``sigmoid2`` (alias ``erf``; :math:`\mathrm{erf}(x/\sqrt2)`), ``normal_cdf``,
+``softmax`` (output layer only) and :class:`Poly`.
+
+All kernels are stable for :math:`|x| \le 10^3`: no overflow, no NaN, correct limits.
+The one exception is ``exp``, whose true value exceeds the float64 range beyond
+:math:`x \approx 709.78`; it then returns ``inf``, never NaN.
+
+Examples
+--------
+>>> import numpy as np
+>>> from mlpgradientflow.activations import get_activation
+>>> sp = get_activation("softplus")
+>>> x = np.array([-1000.0, 0.0, 1000.0])
+>>> sp(x)
+array([   0.        ,    0.69314718, 1000.        ])
+>>> sp.deriv(x)
+array([0. , 0.5, 1. ])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+__all__ = [
+    "Activation",
+    "Poly",
+    "ACTIVATIONS",
+    "get_activation",
+    "normalize_layer_activation",
+    "activation_groups",
+]
+
+_SQRT2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SELU_LAMBDA = 1.0507009873554804934193349852946
+_SELU_ALPHA = 1.6732632423543772848170429916717
+
+
+class Activation:
+    r"""An elementwise activation :math:`f` with :math:`f'` and :math:`f''`.
+
+    Subclasses implement :meth:`_fused`. A user-defined activation is built from three
+    vectorised callables::
+
+        Activation(f, df, d2f, name="mine")
+
+    Attributes
+    ----------
+    name : str
+        The name used in layer specs, reprs and saved results.
+    d1_const, d2_const : float or None
+        When the first (second) derivative is a constant, its value. The engine fills
+        such buffers once and never recomputes them.
+    """
+
+    name: str = "custom"
+    d1_const: float | None = None
+    d2_const: float | None = None
+
+    def __init__(
+        self,
+        f: Callable[[np.ndarray], np.ndarray] | None = None,
+        df: Callable[[np.ndarray], np.ndarray] | None = None,
+        d2f: Callable[[np.ndarray], np.ndarray] | None = None,
+        name: str = "custom",
+    ) -> None:
+        if type(self) is Activation:
+            for arg, fn in (("f", f), ("df", df), ("d2f", d2f)):
+                if not callable(fn):
+                    raise TypeError(
+                        f"Activation: argument `{arg}` must be a callable on arrays, got {fn!r}"
+                    )
+        self._f, self._df, self._d2f = f, df, d2f
+        self.name = name
+
+    # -- the kernel -------------------------------------------------------------------
+    def _fused(self, x, y, d1, d2, s1, s2) -> None:
+        y[...] = self._f(x)
+        if d1 is not None:
+            d1[...] = self._df(x)
+        if d2 is not None:
+            d2[...] = self._d2f(x)
+
+    def fused(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        d1: np.ndarray | None = None,
+        d2: np.ndarray | None = None,
+        s1: np.ndarray | None = None,
+        s2: np.ndarray | None = None,
+    ) -> None:
+        """Write f(x) into ``y`` and, when given, f'(x) into ``d1`` and f''(x) into ``d2``.
+
+        ``s1``, ``s2`` are scratch buffers shaped like ``x`` (allocated when missing).
+        Buffers of constant derivatives (``d1_const``/``d2_const``) are left untouched,
+        since the engine fills them once.
+        """
+        if s1 is None:
+            s1 = np.empty_like(x)
+        if s2 is None:
+            s2 = np.empty_like(x)
+        if self.d1_const is not None:
+            d1 = None
+        if self.d2_const is not None:
+            d2 = None
+        with np.errstate(over="ignore", under="ignore"):
+            self._fused(x, y, d1, d2, s1, s2)
+
+    # -- convenience, allocating ----------------------------------------------------------
+    def _eval(self, x, order: int):
+        x = np.asarray(x, dtype=np.result_type(x, np.float32))
+        y, d1, d2 = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+        if self.d1_const is not None:
+            d1.fill(self.d1_const)
+        if self.d2_const is not None:
+            d2.fill(self.d2_const)
+        self.fused(x, y, d1 if order >= 1 else None, d2 if order >= 2 else None)
+        return y, d1, d2
+
+    def __call__(self, x):
+        """f(x) (allocating)."""
+        return self._eval(x, 0)[0]
+
+    def deriv(self, x):
+        """f'(x) (allocating)."""
+        return self._eval(x, 1)[1]
+
+    def second_deriv(self, x):
+        """f''(x) (allocating)."""
+        return self._eval(x, 2)[2]
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __eq__(self, other) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        if type(self) is Activation:
+            return self is other
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.name))
+
+
+def _sigmoid_parts(x, sig, d1, d2, s):
+    """sig = sigma(x); d1 = sigma' = sigma(1 - sigma); d2 = sigma'' = sigma'(1 - 2 sigma).
+
+    ``d1`` and ``d2`` are optional; ``s`` is scratch for sigma' when ``d1`` is not wanted.
+    """
+    special.expit(x, out=sig)
+    if d1 is None and d2 is None:
+        return
+    t = d1 if d1 is not None else s
+    np.subtract(1.0, sig, out=t)
+    t *= sig
+    if d2 is not None:
+        np.multiply(sig, -2.0, out=d2)
+        d2 += 1.0
+        d2 *= t
+
+
+def _softplus_value(x, y, e, t):
+    r"""y = max(x, 0) + log1p(exp(-|x|)); ``e`` and ``t`` are scratch.
+
+    ``log1p(e) = log(u) - ((u - 1) - e) / u`` with ``u = 1 + e`` is exact to rounding
+    and uses the vectorised ``log`` instead of the slower ``log1p``.
+    """
+    np.abs(x, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.add(e, 1.0, out=y)  # u
+    np.subtract(y, 1.0, out=t)
+    t -= e
+    t /= y
+    np.log(y, out=y)
+    y -= t
+    np.maximum(x, 0.0, out=t)
+    y += t
+
+
+class _Identity(Activation):
+    name, d1_const, d2_const = "identity", 1.0, 0.0
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        np.copyto(y, x)
+
+
+class _ReLU(Activation):
+    name, d2_const = "relu", 0.0
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        np.maximum(x, 0.0, out=y)
+        if d1 is not None:
+            np.greater(x, 0.0, out=d1)
+
+
+class _Softplus(Activation):
+    name = "softplus"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        _softplus_value(x, y, s1, s2)
+        if d1 is not None or d2 is not None:
+            # softplus' = sigma, softplus'' = sigma'
+            _sigmoid_parts(x, d1 if d1 is not None else s1, d2, None, s2)
+
+
+class _Sigmoid(Activation):
+    name = "sigmoid"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        _sigmoid_parts(x, y, d1, d2, s1)
+
+
+class _Tanh(Activation):
+    name = "tanh"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        np.tanh(x, out=y)
+        if d1 is None and d2 is None:
+            return
+        t = d1 if d1 is not None else s1
+        np.multiply(y, y, out=t)
+        np.subtract(1.0, t, out=t)  # 1 - y^2
+        if d2 is not None:
+            np.multiply(y, t, out=d2)
+            d2 *= -2.0
+
+
+class _G(Activation):
+    r"""g(x) = sigma(4x) + softplus(x), the activation of Expand-and-Cluster."""
+
+    name = "g"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        _softplus_value(x, y, s1, s2)
+        np.multiply(x, 4.0, out=s2)
+        special.expit(s2, out=s2)  # sigma(4x)
+        y += s2
+        if d1 is None and d2 is None:
+            return
+        np.subtract(1.0, s2, out=s1)
+        s1 *= s2  # sigma'(4x)
+        if d2 is not None:  # 16 sigma''(4x) = 16 sigma'(4x) (1 - 2 sigma(4x))
+            np.multiply(s2, -2.0, out=d2)
+            d2 += 1.0
+            d2 *= s1
+            d2 *= 16.0
+        if d1 is not None:
+            np.multiply(s1, 4.0, out=d1)
+        special.expit(x, out=s2)  # sigma(x)
+        if d1 is not None:
+            d1 += s2
+        if d2 is not None:
+            np.subtract(1.0, s2, out=s1)
+            s1 *= s2
+            d2 += s1
+
+
+class _GELU(Activation):
+    name = "gelu"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        special.ndtr(x, out=s1)  # Phi
+        np.multiply(x, s1, out=y)
+        if d1 is None and d2 is None:
+            return
+        # s2 = phi(x)
+        np.multiply(x, x, out=s2)
+        s2 *= -0.5
+        np.exp(s2, out=s2)
+        s2 *= _INV_SQRT_2PI
+        if d1 is not None:
+            np.multiply(x, s2, out=d1)
+            d1 += s1
+        if d2 is not None:
+            np.multiply(x, x, out=d2)
+            np.subtract(2.0, d2, out=d2)
+            d2 *= s2
+
+
+class _SiLU(Activation):
+    name = "silu"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        special.expit(x, out=s1)  # sigma
+        np.multiply(x, s1, out=y)
+        if d1 is None and d2 is None:
+            return
+        np.subtract(1.0, s1, out=s2)
+        s2 *= s1  # sigma'
+        if d2 is not None:
+            # x sigma'' + 2 sigma' = sigma' (2 + x (1 - 2 sigma))
+            np.multiply(s1, -2.0, out=d2)
+            d2 += 1.0
+            d2 *= x
+            d2 += 2.0
+            d2 *= s2
+        if d1 is not None:
+            np.multiply(x, s2, out=d1)
+            d1 += s1
+
+
+class _SELU(Activation):
+    name = "selu"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        np.minimum(x, 0.0, out=s1)
+        np.exp(s1, out=s2)  # e^{min(x,0)}, never overflows
+        np.expm1(s1, out=s1)
+        pos = x > 0
+        np.multiply(s1, _SELU_ALPHA, out=y)
+        np.copyto(y, x, where=pos)
+        y *= _SELU_LAMBDA
+        if d1 is not None:
+            np.multiply(s2, _SELU_ALPHA * _SELU_LAMBDA, out=d1)
+            np.copyto(d1, _SELU_LAMBDA, where=pos)
+        if d2 is not None:
+            np.multiply(s2, _SELU_ALPHA * _SELU_LAMBDA, out=d2)
+            np.copyto(d2, 0.0, where=pos)
+
+
+class _Square(Activation):
+    name, d2_const = "square", 1.0
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        np.multiply(x, x, out=y)
+        y *= 0.5
+        if d1 is not None:
+            np.copyto(d1, x)
+
+
+class _Cube(Activation):
+    name = "cube"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        np.multiply(x, x, out=s1)
+        np.multiply(s1, x, out=y)
+        if d1 is not None:
+            np.multiply(s1, 3.0, out=d1)
+        if d2 is not None:
+            np.multiply(x, 6.0, out=d2)
+
+
+class _Exp(Activation):
+    name = "exp"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        np.exp(x, out=y)
+        if d1 is not None:
+            np.copyto(d1, y)
+        if d2 is not None:
+            np.copyto(d2, y)
+
+
+class _Sigmoid2(Activation):
+    r"""erf(x / sqrt 2) = 2 Phi(x) - 1: the activation with closed-form Gaussian integrals."""
+
+    name = "sigmoid2"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        np.multiply(x, 1.0 / _SQRT2, out=s1)
+        special.erf(s1, out=y)
+        if d1 is None and d2 is None:
+            return
+        t = d1 if d1 is not None else s2
+        np.multiply(x, x, out=t)
+        t *= -0.5
+        np.exp(t, out=t)
+        t *= _SQRT_2_OVER_PI
+        if d2 is not None:
+            np.multiply(x, t, out=d2)
+            np.negative(d2, out=d2)
+
+
+class _NormalCDF(Activation):
+    name = "normal_cdf"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        special.ndtr(x, out=y)
+        if d1 is None and d2 is None:
+            return
+        t = d1 if d1 is not None else s2
+        np.multiply(x, x, out=t)
+        t *= -0.5
+        np.exp(t, out=t)
+        t *= _INV_SQRT_2PI
+        if d2 is not None:
+            np.multiply(x, t, out=d2)
+            np.negative(d2, out=d2)
+
+
+class _Softmax(Activation):
+    """Softmax over the outputs of a sample; output layer only, always with NLL loss.
+
+    Its value is computed by the loss (a row-wise, max-shifted exponential); the
+    elementwise interface is not defined.
+    """
+
+    name = "softmax"
+
+    def __init__(self):
+        pass
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        raise TypeError("softmax is not elementwise; it is handled by the NLL loss")
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=float)
+        z = np.exp(x - x.max(axis=-1, keepdims=True))
+        return z / z.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True, eq=True)
+class _PolyData:
+    coeffs: tuple
+
+
+class Poly(Activation):
+    r"""Polynomial :math:`f(x) = \sum_i c_i x^i` (coefficients in increasing power).
+
+    Examples
+    --------
+    >>> from mlpgradientflow import Poly
+    >>> p = Poly(0.2, 0.3, -0.3, 0.4)
+    >>> float(p(2.0)), float(p.deriv(2.0)), float(p.second_deriv(2.0))
+    (2.6, 3.9, 9.0)
+    """
+
+    def __init__(self, *coeffs: float) -> None:
+        if len(coeffs) == 1 and isinstance(coeffs[0], Sequence | np.ndarray):
+            coeffs = tuple(coeffs[0])
+        if len(coeffs) == 0:
+            raise ValueError("Poly: argument `coeffs` must hold at least one coefficient")
+        c = tuple(float(v) for v in coeffs)
+        if not all(math.isfinite(v) for v in c):
+            raise ValueError(f"Poly: argument `coeffs` must be finite, got {c}")
+        self.coeffs = c
+        self.name = "Poly(" + ", ".join(repr(v) for v in c) + ")"
+        d1 = tuple(i * v for i, v in enumerate(c))[1:] or (0.0,)
+        d2 = tuple(i * v for i, v in enumerate(d1))[1:] or (0.0,)
+        self._d = (c, d1, d2)
+        self.d1_const = d1[0] if len(d1) == 1 else None
+        self.d2_const = d2[0] if len(d2) == 1 else None
+
+    @staticmethod
+    def _horner(c, x, out):
+        out.fill(c[-1])
+        for v in reversed(c[:-1]):
+            out *= x
+            out += v
+
+    def _fused(self, x, y, d1, d2, s1, s2):
+        c, c1, c2 = self._d
+        self._horner(c, x, y)
+        if d1 is not None:
+            self._horner(c1, x, d1)
+        if d2 is not None:
+            self._horner(c2, x, d2)
+
+    def __eq__(self, other):
+        return isinstance(other, Poly) and other.coeffs == self.coeffs
+
+    def __hash__(self):
+        return hash(("Poly", self.coeffs))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        _Identity(),
+        _ReLU(),
+        _Softplus(),
+        _Sigmoid(),
+        _Tanh(),
+        _G(),
+        _GELU(),
+        _SiLU(),
+        _SELU(),
+        _Square(),
+        _Cube(),
+        _Exp(),
+        _Sigmoid2(),
+        _NormalCDF(),
+        _Softmax(),
+    )
+}
+_ALIASES = {"tanh_fast": "tanh", "erf": "sigmoid2", "linear": "identity"}
+
+
+def get_activation(act: str | Activation) -> Activation:
+    """The :class:`Activation` for a name or an Activation object.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known names).
+    TypeError
+        For anything that is neither a string nor an Activation.
+    """
+    if isinstance(act, Activation):
+        return act
+    if isinstance(act, str):
+        key = _ALIASES.get(act, act)
+        if key in ACTIVATIONS:
+            return ACTIVATIONS[key]
+        known = ", ".join(sorted([*ACTIVATIONS, *_ALIASES]))
+        raise ValueError(f"unknown activation {act!r}; known names: {known}, or Poly(...)")
+    raise TypeError(
+        f"an activation must be a name or an Activation object, got {type(act).__name__}"
+    )
+
+
+def normalize_layer_activation(
+    act, width: int, *, layer: int, is_output: bool
+) -> Activation | tuple[Activation, ...]:
+    """Resolve a layer's activation: one Activation, or one per neuron (hidden layers).
+
+    A uniform per-neuron tuple collapses to the single activation, so that it runs through
+    the same kernels and gives bit-identical results.
+    """
+    if isinstance(act, tuple | list):
+        if is_output:
+            raise ValueError(
+                f"layers[{layer}]: per-neuron activations are allowed in hidden layers only, "
+                "not in the output layer"
+            )
+        if len(act) != width:
+            raise ValueError(
+                f"layers[{layer}]: declares {width} neurons but got {len(act)} activations"
+            )
+        acts = tuple(get_activation(a) for a in act)
+        if any(a.name == "softmax" for a in acts):
+            raise ValueError(f"layers[{layer}]: softmax cannot be a per-neuron activation")
+        if all(a == acts[0] for a in acts):
+            return acts[0]
+        return acts
+    a = get_activation(act)
+    if a.name == "softmax" and not is_output:
+        raise ValueError(f"layers[{layer}]: softmax is allowed in the output layer only")
+    return a
+
+
+def activation_groups(
+    act: Activation | tuple[Activation, ...], width: int
+) -> tuple[tuple[Activation, int, int], ...]:
+    """Maximal contiguous runs ``(activation, lo, hi)`` of identical activations.
+
+    >>> from mlpgradientflow.activations import activation_groups, get_activation
+    >>> r, t = get_activation("relu"), get_activation("tanh")
+    >>> [(a.name, lo, hi) for a, lo, hi in activation_groups((r, r, t, r), 4)]
+    [('relu', 0, 2), ('tanh', 2, 3), ('relu', 3, 4)]
+    """
+    if isinstance(act, Activation):
+        return ((act, 0, width),)
+    groups: list[tuple[Activation, int, int]] = []
+    lo = 0
+    for i in range(1, width + 1):
+        if i == width or act[i] != act[lo]:
+            groups.append((act[lo], lo, i))
+            lo = i
+    return tuple(groups)

@@ -1,0 +1,85 @@
+"""The one chunk loop behind loss, gradient and Hessian (``order`` 0, 1, 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..losses import make_regularizer, output_step, softmax_rows
+from .backprop import backward, forward
+from .hessian import HessianAccumulators, finalize_residual, hessian_chunk, symmetrize_from_upper
+from .workspace import CHUNK, get_workspace
+
+__all__ = ["evaluate", "forward_output"]
+
+
+def _out_array(out, shape, dtype, name):
+    if out is None:
+        return np.zeros(shape, dtype)
+    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"argument `{name}` must be an array of shape {shape} and dtype {dtype}")
+    if not out.flags.c_contiguous:
+        raise ValueError(f"argument `{name}` must be C-contiguous")
+    out.fill(0.0)
+    return out
+
+
+def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess_out=None):
+    """``(loss, gradient or None, Hessian or None)`` of the mean loss at checked ``p``.
+
+    One pass over the samples in chunks; the gradient and Hessian are written into
+    ``grad_out``/``hess_out`` when given (never into internal buffers).
+    """
+    reg = make_regularizer(net, maxnorm, merge)
+    N = net.n_samples
+    if N == 0 or net._target is None:
+        raise ValueError("no data bound to this net: build it with `input` and `target`")
+    P = net.nparams
+    g = _out_array(grad_out, (P,), net.dtype, "grad_out") if order >= 1 else None
+    H = _out_array(hess_out, (P, P), net.dtype, "hess_out") if order >= 2 else None
+    Ms = net.unflatten(p)
+    g_blocks = net.unflatten(g) if g is not None else None
+    ws = get_workspace(net, N, order)
+    acc = HessianAccumulators(net) if order >= 2 else None
+    X, t, w = net._input, net._target, net._weights
+    total = 0.0
+    chunk = CHUNK[order]
+    with np.errstate(over="ignore", under="ignore"):
+        for s in range(0, N, chunk):
+            e = min(s + chunk, N)
+            n = e - s
+            Xc = X[s:e]
+            forward(net, Ms, Xc, ws, n, order)
+            total += output_step(net, ws, n, t[s:e], None if w is None else w[s:e], order)
+            if order >= 1:
+                backward(net, Ms, Xc, ws, n, order, g_blocks)
+            if order >= 2:
+                hessian_chunk(net, Ms, Xc, ws, n, H, acc, 1.0 / N)
+    loss = total / N
+    if g is not None:
+        g *= 1.0 / N
+    if H is not None:
+        finalize_residual(net, H, acc, 1.0 / N)
+        symmetrize_from_upper(H)
+    if reg.active:
+        loss = reg.apply(p, loss, g, H)
+    return loss, g, H
+
+
+def forward_output(net, p: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Network output for input rows ``X``: a new (M, Dout) array (softmax: probabilities)."""
+    M = X.shape[0]
+    out = np.empty((M, net.dout), net.dtype)
+    if M == 0:
+        return out
+    Ms = net.unflatten(p)
+    ws = get_workspace(net, M, 0)
+    with np.errstate(over="ignore", under="ignore"):
+        for s in range(0, M, ws.n):
+            e = min(s + ws.n, M)
+            n = e - s
+            forward(net, Ms, X[s:e], ws, n, 0)
+            if net.loss_type == "nll":
+                softmax_rows(ws.h[-1][:n], out[s:e])
+            else:
+                out[s:e] = ws.y[-1][:n]
+    return out

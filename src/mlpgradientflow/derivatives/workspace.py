@@ -1,0 +1,92 @@
+"""Buffers for one chunk of samples, allocated once per (net, order) and reused.
+
+Reusing buffers matters: glibc returns large freed blocks to the OS, and page faults on
+fresh temporaries then cost more than the arithmetic (spec/performance.md §3b). Every
+array is sized for the largest chunk; a shorter last chunk uses leading ``[:n]`` views,
+which keeps them contiguous.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Workspace", "get_workspace", "CHUNK"]
+
+#: samples per chunk, by derivative order; chosen by benchmark (benchmarks/bench_chunk.py)
+CHUNK = {0: 4096, 1: 4096, 2: 1024}
+
+
+class Workspace:
+    """Per-layer forward/backward buffers and, for order 2, the Hessian kernel's buffers."""
+
+    def __init__(self, net, n: int, order: int) -> None:
+        dt = net.dtype
+        widths = [lay.width for lay in net.layers]
+        kmax = max(widths)
+        self.n, self.order = n, order
+        self.h = [np.empty((n, k), dt) for k in widths]
+        self.y = [np.empty((n, k), dt) for k in widths]
+        self._s = np.empty((2, n * kmax), dt)
+        dout = net.dout
+        self.e = np.empty((n, dout), dt)
+        self.e2 = np.empty((n, dout), dt)
+        self.d1 = self.d2 = self.delta = self.dd = None
+        if order >= 1:
+            self.d1 = [self._const(net, n, i, "d1_const") for i in range(len(widths))]
+            self.delta = [np.empty((n, k), dt) for k in widths]
+            self.ga = np.empty(n * kmax, dt)
+            self.gW = [
+                np.empty((k, m - int(lay.bias)), dt)
+                for lay, (k, m) in zip(net.layers, net.shapes)
+            ]
+            self.gb = [np.empty(k, dt) for k in widths]
+        if order >= 2:
+            self.d2 = [self._const(net, n, i, "d2_const") for i in range(len(widths))]
+            self.dd = [np.empty((n, k), dt) for k in widths[:-1]]
+            self.curved = [
+                any(a.d2_const != 0.0 for a, _, _ in lay.groups) for lay in net.layers
+            ]
+            # the inputs of each layer with their ones column: (n, k_{l-1} + bias_l)
+            self.at = []
+            for lay, (k, m) in zip(net.layers, net.shapes):
+                a = np.empty((n, m), dt)
+                if lay.bias:
+                    a[:, -1] = 1.0
+                self.at.append(a)
+            self.r = self.r_pos = dout
+        self.tmp: dict = {}
+
+    @staticmethod
+    def _const(net, n, i, attr):
+        lay = net.layers[i]
+        buf = np.empty((n, lay.width), net.dtype)
+        for act, lo, hi in lay.groups:
+            c = getattr(act, attr)
+            if c is not None:
+                buf[:, lo:hi] = c
+        return buf
+
+    def scratch(self, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Two contiguous (n, k) scratch arrays."""
+        return self._s[0, : n * k].reshape(n, k), self._s[1, : n * k].reshape(n, k)
+
+    def buffer(self, key, shape) -> np.ndarray:
+        """A named contiguous scratch array, allocated on first use and reused.
+
+        The view is contiguous for any ``shape`` (a leading-axis slice of a fixed
+        (r, n_max, k) array would not be, once a shorter last chunk comes).
+        """
+        size = int(np.prod(shape))
+        buf = self.tmp.get(key)
+        if buf is None or buf.size < size:
+            buf = self.tmp[key] = np.empty(size, self.y[0].dtype)
+        return buf[:size].reshape(shape)
+
+
+def get_workspace(net, n_needed: int, order: int) -> Workspace:
+    """The net's cached workspace for ``order``, large enough for one chunk."""
+    n = max(1, min(n_needed, CHUNK[order]))
+    ws = net._workspaces.get(order)
+    if ws is None or ws.n < n:
+        ws = net._workspaces[order] = Workspace(net, n, order)
+    return ws

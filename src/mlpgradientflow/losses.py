@@ -1,0 +1,231 @@
+r"""Losses: what the output layer contributes per chunk of samples, and the regularisers.
+
+With :math:`h` the output pre-activation and :math:`a = f(h)` the output of a sample
+with weight :math:`w`:
+
+* **MSE** (any non-softmax output): :math:`\ell = w \sum_o (a_o - t_o)^2`, no 1/2.
+  :math:`\partial\ell/\partial h_o = 2w(a_o - t_o) f'(h_o)` and
+  :math:`\partial^2\ell/\partial h_o^2 = 2w\,(f'(h_o)^2 + (a_o - t_o) f''(h_o))`.
+* **NLL** (softmax output): :math:`\ell = -w\sum_o t_o \log a_o` for probabilities
+  :math:`t` (integer labels are one-hot), with :math:`c = \sum_o t_o`:
+  :math:`\partial\ell/\partial h = w(c\,a - t)`,
+  :math:`\partial^2\ell/\partial h^2 = w c\,(\mathrm{diag}(a) - a a^\top)`.
+
+The second derivative :math:`S = \partial^2\ell/\partial h^2` is handed to the Hessian
+kernel as a factor :math:`S = C_+^\top C_+ - C_-^\top C_-` (rows of :math:`C`), so the
+Gauss–Newton part becomes symmetric rank-k updates. For NLL,
+:math:`\mathrm{diag}(a) - aa^\top = C^\top C` with :math:`C = \mathrm{diag}(\sqrt a)(I - 1a^\top)`.
+
+Regularisers (added to the mean loss, as in MLPGradientFlow.jl with factor 1):
+
+* barrier ``maxnorm`` :math:`= c`: with :math:`\nu = \|p\|^2/(2P)`, adds
+  :math:`(\nu - c)^3/3` when :math:`\nu > c`;
+* ``merge = (layer, (i, j), lam)``: adds :math:`\frac\lambda2 \|M_l[i] - M_l[j]\|^2`
+  (incoming weights and bias of neurons ``i`` and ``j`` of weight matrix ``layer``,
+  all 0-based).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["output_step", "softmax_rows", "Regularizer", "make_regularizer"]
+
+
+def softmax_rows(h: np.ndarray, out: np.ndarray, logp: np.ndarray | None = None) -> None:
+    """Row-wise softmax of ``h`` into ``out`` (max-shifted: never overflows).
+
+    With ``logp``, also the log-probabilities (log-sum-exp, exact for tiny probabilities).
+    """
+    m = h.max(axis=1, keepdims=True)
+    z = out if logp is None else logp
+    np.subtract(h, m, out=z)
+    if logp is None:
+        np.exp(z, out=out)
+        out /= out.sum(axis=1, keepdims=True)
+        return
+    np.exp(z, out=out)
+    lse = np.log(out.sum(axis=1, keepdims=True))
+    logp -= lse
+    np.exp(logp, out=out)
+
+
+def output_step(net, ws, n: int, t: np.ndarray, w: np.ndarray | None, order: int) -> float:
+    """Weighted loss sum of a chunk; writes dl/dh into ``ws.delta[-1]`` and, for
+    ``order == 2``, the Gauss–Newton factor :math:`C` into the workspace buffer
+    ``("V", L-1)``, shape (r, n, Dout): rows ``[:ws.r_pos]`` enter with +, the rest with -.
+    """
+    if net.loss_type == "nll":
+        return _nll_step(net, ws, n, t, w, order)
+    return _mse_step(net, ws, n, t, w, order)
+
+
+def _mse_step(net, ws, n, t, w, order) -> float:
+    lay = net.layers[-1]
+    y = ws.y[-1][:n]
+    e = ws.e[:n]
+    np.subtract(y, t, out=e)
+    sq = ws.e2[:n]
+    np.multiply(e, e, out=sq)
+    per_sample = sq.sum(axis=1) if sq.shape[1] > 1 else sq[:, 0]
+    total = float(per_sample.sum() if w is None else per_sample @ w)
+    if order == 0:
+        return total
+    d1 = ws.d1[-1][:n]
+    identity_out = lay.activation.d1_const == 1.0 and lay.activation.d2_const == 0.0
+    delta = ws.delta[-1][:n]
+    np.multiply(e, 2.0, out=delta)
+    if not identity_out:
+        delta *= d1
+    if w is not None:
+        delta *= w[:, None]
+    if order < 2:
+        return total
+    dout = net.dout
+    # s = dl/dh^2 per output: 2 w (f'^2 + e f'')
+    s = sq  # reuse: the squared errors are no longer needed
+    if identity_out:
+        s.fill(2.0)
+    else:
+        np.multiply(e, ws.d2[-1][:n], out=s)
+        s += d1 * d1
+        s *= 2.0
+    if w is not None:
+        s *= w[:, None]
+    has_neg = bool((s < 0).any()) if not identity_out else False
+    r = 2 * dout if has_neg else dout
+    Vr = ws.buffer(("V", len(net.layers) - 1), (r, n, dout))
+    Vr.fill(0.0)
+    for o in range(dout):
+        so = s[:, o]
+        if has_neg:
+            np.sqrt(np.maximum(so, 0.0), out=Vr[o, :, o])
+            np.sqrt(np.maximum(-so, 0.0), out=Vr[dout + o, :, o])
+        else:
+            np.sqrt(so, out=Vr[o, :, o])
+    ws.r, ws.r_pos = r, dout
+    return total
+
+
+def _nll_step(net, ws, n, t, w, order) -> float:
+    h = ws.h[-1][:n]
+    a = ws.y[-1][:n]
+    logp = ws.e[:n]
+    softmax_rows(h, a, logp)
+    labels = t.ndim == 1
+    if labels:
+        rows = np.arange(n)
+        nll = -logp[rows, t]
+    else:
+        nll = -np.einsum("so,so->s", t, logp)
+    total = float(nll.sum() if w is None else nll @ w)
+    if order == 0:
+        return total
+    delta = ws.delta[-1][:n]
+    if labels:
+        np.copyto(delta, a)
+        delta[rows, t] -= 1.0
+        c = None
+    else:
+        c = t.sum(axis=1)
+        np.multiply(a, c[:, None], out=delta)
+        delta -= t
+    if w is not None:
+        delta *= w[:, None]
+    if order < 2:
+        return total
+    dout = net.dout
+    V = ws.buffer(("V", len(net.layers) - 1), (dout, n, dout))  # V[j, s, o] = sqrt(w c a_j) (delta_jo - a_o)
+    scale = a.copy()
+    if c is not None:
+        scale *= c[:, None]
+    if w is not None:
+        scale *= w[:, None]
+    np.sqrt(scale, out=scale)
+    for j in range(dout):
+        np.negative(a, out=V[j])
+        V[j, :, j] += 1.0
+        V[j] *= scale[:, j : j + 1]
+    ws.r, ws.r_pos = dout, dout
+    return total
+
+
+class Regularizer:
+    """The barrier and merge penalty of a call, added to loss, gradient and Hessian."""
+
+    def __init__(self, net, maxnorm: float, merge) -> None:
+        self.maxnorm = float(maxnorm)
+        self.merge = merge
+        self.net = net
+
+    @property
+    def active(self) -> bool:
+        return math.isfinite(self.maxnorm) or self.merge is not None
+
+    def apply(self, p: np.ndarray, loss: float, g, H) -> float:
+        P = p.shape[0]
+        if math.isfinite(self.maxnorm):
+            nx = float(p @ p) / (2 * P)
+            ex = nx - self.maxnorm
+            if ex > 0:
+                loss += ex**3 / 3
+                if g is not None:
+                    g += (ex * ex / P) * p
+                if H is not None:
+                    H += (2 * ex / P**2) * np.outer(p, p)
+                    H.flat[:: P + 1] += ex * ex / P
+        if self.merge is not None:
+            layer, (i, j), lam = self.merge
+            k, m = self.net.shapes[layer]
+            o = self.net.offsets[layer]
+            si, sj = slice(o + i * m, o + (i + 1) * m), slice(o + j * m, o + (j + 1) * m)
+            d = p[si] - p[sj]
+            loss += 0.5 * lam * float(d @ d)
+            if g is not None:
+                g[si] += lam * d
+                g[sj] -= lam * d
+            if H is not None:
+                ii = np.arange(si.start, si.stop)
+                jj = np.arange(sj.start, sj.stop)
+                H[ii, ii] += lam
+                H[jj, jj] += lam
+                H[ii, jj] -= lam
+                H[jj, ii] -= lam
+        return loss
+
+
+def make_regularizer(net, maxnorm, merge) -> Regularizer:
+    """Validate ``maxnorm`` and ``merge`` against ``net`` (errors name the argument)."""
+    try:
+        maxnorm = float(maxnorm)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"argument `maxnorm` must be a number, got {maxnorm!r}") from err
+    if math.isnan(maxnorm) or maxnorm < 0:
+        raise ValueError(f"argument `maxnorm` must be >= 0 (inf: off), got {maxnorm}")
+    if merge is not None:
+        try:
+            layer, (i, j), lam = merge
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                "argument `merge` must be (layer, (i, j), strength), 0-based, got "
+                f"{merge!r}"
+            ) from err
+        nl = len(net.shapes)
+        if not isinstance(layer, int | np.integer) or not 0 <= layer < nl:
+            raise ValueError(f"argument `merge`: layer must be in 0..{nl - 1}, got {layer!r}")
+        k = net.shapes[layer][0]
+        for v in (i, j):
+            if not isinstance(v, int | np.integer) or not 0 <= v < k:
+                raise ValueError(
+                    f"argument `merge`: neurons must be in 0..{k - 1} for layer {layer}, "
+                    f"got ({i}, {j})"
+                )
+        if i == j:
+            raise ValueError(f"argument `merge`: the two neurons must differ, got ({i}, {j})")
+        lam = float(lam)
+        if not math.isfinite(lam):
+            raise ValueError(f"argument `merge`: strength must be finite, got {lam}")
+        merge = (int(layer), (int(i), int(j)), lam)
+    return Regularizer(net, maxnorm, merge)
