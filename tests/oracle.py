@@ -92,4 +92,4 @@ def torch_derivs(net, p, maxnorm=math.inf, merge=None, hessian=True):
     H = None
     if hessian:
         H = torch.autograd.functional.hessian(f, pt.detach()).numpy()
-    return float(L), g.numpy(), H
+    return float(L.detach()), g.numpy(), H

@@ -13,6 +13,7 @@ from .derivatives import gradient as gradient
 from .derivatives import hessian as hessian
 from .derivatives import hessian_spectrum as hessian_spectrum
 from .derivatives import loss as loss
+from ._validation import NonFiniteError as NonFiniteError
 from .net import Net as Net
 from .net import TeacherNet as TeacherNet
 from .net import params as params
@@ -23,6 +24,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "Activation",
     "Net",
+    "NonFiniteError",
     "Poly",
     "TeacherNet",
     "activations",

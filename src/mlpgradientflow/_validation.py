@@ -62,3 +62,18 @@ def as_params(p, nparams: int, dtype, name: str = "p") -> np.ndarray:
         )
     check_finite(name, p)
     return p
+
+
+class NonFiniteError(ValueError):
+    """A loss, gradient or Hessian came out NaN or Inf (overflow in the network)."""
+
+
+def check_finite_result(loss: float, g, H) -> None:
+    """Raise :class:`NonFiniteError` when an engine result is not finite."""
+    for what, x in (("loss", loss), ("gradient", g), ("Hessian", H)):
+        if x is not None and not np.isfinite(x).all():
+            raise NonFiniteError(
+                f"the {what} is not finite at these parameters: the network overflows "
+                "(e.g. exp or cube activations with large pre-activations); "
+                "check the parameters or use the `maxnorm` barrier"
+            )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_finite_result
 from ..losses import make_regularizer, output_step, softmax_rows
 from .backprop import backward, forward
-from .hessian import HessianAccumulators, finalize_residual, hessian_chunk, symmetrize_from_upper
+from .hessian_kernel import HessianAccumulators, finalize_residual, hessian_chunk, symmetrize_from_upper
 from .workspace import CHUNK, get_workspace
 
 __all__ = ["evaluate", "forward_output"]
@@ -27,7 +28,8 @@ def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess
     """``(loss, gradient or None, Hessian or None)`` of the mean loss at checked ``p``.
 
     One pass over the samples in chunks; the gradient and Hessian are written into
-    ``grad_out``/``hess_out`` when given (never into internal buffers).
+    ``grad_out``/``hess_out`` when given (never into internal buffers). Raises
+    :class:`~mlpgradientflow.NonFiniteError` when a result overflows.
     """
     reg = make_regularizer(net, maxnorm, merge)
     N = net.n_samples
@@ -62,6 +64,7 @@ def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess
         symmetrize_from_upper(H)
     if reg.active:
         loss = reg.apply(p, loss, g, H)
+    check_finite_result(loss, g, H)
     return loss, g, H
 
 

@@ -1,0 +1,34 @@
+# Set-up and entry points. `make test` and `make run` work on a fresh machine: they create
+# the virtual environment when it is missing and install what they need into it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= results
+
+.PHONY: run test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# one stamp per extra set, so each target installs only what it needs
+$(VENV)/.stamp-%: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[$(subst +,$(comma),$*)]"
+	touch $@
+
+comma := ,
+
+run: $(VENV)/.stamp-plot+progress
+	$(BIN)/python -m mlpgradientflow run --out $(OUT)
+
+test: $(VENV)/.stamp-test+plot
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.stamp-bench+test
+	$(BIN)/python benchmarks/bench_derivatives.py
+
+lint: $(VENV)/.stamp-test
+	$(BIN)/python -m pip install -q ruff
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

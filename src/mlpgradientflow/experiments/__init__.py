@@ -1,0 +1,1 @@
+"""Ready-made experiments behind the command line (`mlpgradientflow run`)."""
