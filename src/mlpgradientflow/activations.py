@@ -126,7 +126,8 @@ class Activation:
 
     # -- convenience, allocating ----------------------------------------------------------
     def _eval(self, x, order: int):
-        x = np.asarray(x, dtype=np.result_type(x, np.float32))
+        x = np.asarray(x)
+        x = x.astype(x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
         y, d1, d2 = np.empty_like(x), np.empty_like(x), np.empty_like(x)
         if self.d1_const is not None:
             d1.fill(self.d1_const)
@@ -484,7 +485,7 @@ class Poly(Activation):
     >>> from mlpgradientflow import Poly
     >>> p = Poly(0.2, 0.3, -0.3, 0.4)
     >>> float(p(2.0)), float(p.deriv(2.0)), float(p.second_deriv(2.0))
-    (2.6, 3.9, 9.0)
+    (2.8, 3.9, 4.2)
     """
 
     def __init__(self, *coeffs: float) -> None:
