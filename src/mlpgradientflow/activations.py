@@ -22,10 +22,10 @@ Examples
 >>> from mlpgradientflow.activations import get_activation
 >>> sp = get_activation("softplus")
 >>> x = np.array([-1000.0, 0.0, 1000.0])
->>> sp(x)
-array([   0.        ,    0.69314718, 1000.        ])
->>> sp.deriv(x)
-array([0. , 0.5, 1. ])
+>>> sp(x).tolist()
+[0.0, 0.6931471805599453, 1000.0]
+>>> sp.deriv(x).tolist()
+[0.0, 0.5, 1.0]
 """
 
 from __future__ import annotations
