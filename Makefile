@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # one stamp per extra set, so each target installs only what it needs
-$(VENV)/.stamp-%: pyproject.toml | $(BIN)/python
+$(VENV)/.stamp-%: pyproject.toml hatch_build.py src/mlpgradientflow/_kernels/activations.c | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[$(subst +,$(comma),$*)]"
 	touch $@
 

@@ -1,13 +1,13 @@
 """Plumbing shared by the benchmarks: timing, thread control and worker subprocesses.
 
 Timing (:func:`time_call`)
-    One warm-up call, then samples of ``number`` back-to-back calls (``number`` chosen so
-    that a sample lasts at least 2 ms) until the samples add up to ``budget`` seconds and
-    there are at least three; slow calls stop after 2 s of samples (at least one). A call
-    whose warm-up exceeds ``ONCE_OVER`` (20 s) is timed by that single run. The reported
-    time is the best (minimum) sample per call; the median is kept too, and the CPU
-    utilisation (process CPU time / wall time over the samples) shows how many cores
-    the call really used.
+    Warm-up (a second warm-up call for calls under 0.2 s, whose first call may include
+    lazy set-up), then samples of ``number`` back-to-back calls (``number`` chosen so that
+    a sample lasts at least 2 ms) until the samples add up to ``budget`` seconds and there
+    are at least three; slow calls stop after 2 s of samples (at least one). A call whose
+    warm-up exceeds ``ONCE_OVER`` (20 s) is timed by that single run. The reported time is
+    the best (minimum) sample per call; the median is kept too, and the CPU utilisation
+    (process CPU time / wall time over the samples) shows how many cores the call used.
 
 Workers (:func:`run_worker`, :class:`Recorder`)
     Each (framework, thread count) runs in its own process, so thread settings that must
@@ -110,8 +110,10 @@ def limit_threads(n: int) -> list[dict]:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     threadpool_limits(limits=n)
     return [
-        {k: lib.get(k) for k in ("filepath", "internal_api", "architecture", "version",
-                                 "num_threads")}
+        {
+            k: lib.get(k)
+            for k in ("filepath", "internal_api", "architecture", "version", "num_threads")
+        }
         for lib in threadpool_info()
     ]
 
@@ -182,15 +184,18 @@ def run_worker(script: Path, args: list[str], jsonl: Path, env: dict) -> list[di
         tail = err_path.read_text()[-2000:]
         if not unfinished:
             raise RuntimeError(
-                f"worker {args} exited with status {proc.returncode} outside a measurement:\n"
-                f"{tail}"
+                f"worker {args} exited with status {proc.returncode} outside a measurement:\n{tail}"
             )
         oom = proc.returncode == -9 or any(m in tail for m in OOM_MARKERS)
         detail = (tail.strip().splitlines() or [""])[-1][:300]
         with open(jsonl, "a") as f:
             for start in unfinished:
-                rec = {**start, "event": "result", "status": "OOM" if oom else "crashed",
-                       "detail": f"process died (status {proc.returncode}): {detail}"}
+                rec = {
+                    **start,
+                    "event": "result",
+                    "status": "OOM" if oom else "crashed",
+                    "detail": f"process died (status {proc.returncode}): {detail}",
+                }
                 f.write(json.dumps(rec) + "\n")
         print(f"  worker {' '.join(args)} died ({proc.returncode}); restarting", flush=True)
     raise RuntimeError(f"worker {args} kept dying")

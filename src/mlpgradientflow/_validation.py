@@ -71,7 +71,8 @@ class NonFiniteError(ValueError):
 def check_finite_result(loss: float, g, H) -> None:
     """Raise :class:`NonFiniteError` when an engine result is not finite."""
     for what, x in (("loss", loss), ("gradient", g), ("Hessian", H)):
-        if x is not None and not np.isfinite(x).all():
+        # one reduction: a NaN or Inf entry makes the sum NaN or Inf
+        if x is not None and not np.isfinite(np.add.reduce(x, axis=None)):
             raise NonFiniteError(
                 f"the {what} is not finite at these parameters: the network overflows "
                 "(e.g. exp or cube activations with large pre-activations); "

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from . import _kernels
+
 __all__ = [
     "Activation",
     "Poly",
@@ -73,6 +75,8 @@ class Activation:
     name: str = "custom"
     d1_const: float | None = None
     d2_const: float | None = None
+    #: id of the compiled kernel (None: NumPy only)
+    c_kind: int | None = None
 
     def __init__(
         self,
@@ -92,6 +96,7 @@ class Activation:
 
     # -- the kernel -------------------------------------------------------------------
     def _fused(self, x, y, d1, d2, s1, s2) -> None:
+        """The NumPy kernel; ``s1``, ``s2`` are scratch arrays shaped like ``x``."""
         y[...] = self._f(x)
         if d1 is not None:
             d1[...] = self._df(x)
@@ -111,18 +116,20 @@ class Activation:
 
         ``s1``, ``s2`` are scratch buffers shaped like ``x`` (allocated when missing).
         Buffers of constant derivatives (``d1_const``/``d2_const``) are left untouched,
-        since the engine fills them once.
+        since the engine fills them once. Floating-point warnings follow the caller's
+        ``np.errstate`` (the engine silences overflow and checks its results instead).
         """
-        if s1 is None:
-            s1 = np.empty_like(x)
-        if s2 is None:
-            s2 = np.empty_like(x)
         if self.d1_const is not None:
             d1 = None
         if self.d2_const is not None:
             d2 = None
-        with np.errstate(over="ignore", under="ignore"):
-            self._fused(x, y, d1, d2, s1, s2)
+        if self.c_kind is not None and _kernels.activation(self.c_kind, x, y, d1, d2):
+            return
+        if s1 is None:
+            s1 = np.empty_like(x)
+        if s2 is None:
+            s2 = np.empty_like(x)
+        self._fused(x, y, d1, d2, s1, s2)
 
     # -- convenience, allocating ----------------------------------------------------------
     def _eval(self, x, order: int):
@@ -133,7 +140,8 @@ class Activation:
             d1.fill(self.d1_const)
         if self.d2_const is not None:
             d2.fill(self.d2_const)
-        self.fused(x, y, d1 if order >= 1 else None, d2 if order >= 2 else None)
+        with np.errstate(over="ignore", under="ignore"):
+            self.fused(x, y, d1 if order >= 1 else None, d2 if order >= 2 else None)
         return y, d1, d2
 
     def __call__(self, x):
@@ -163,20 +171,30 @@ class Activation:
 
 
 def _sigmoid_parts(x, sig, d1, d2, s):
-    """sig = sigma(x); d1 = sigma' = sigma(1 - sigma); d2 = sigma'' = sigma'(1 - 2 sigma).
+    r"""sig = sigma(x); d1 = sigma'; d2 = sigma'' = sigma'(1 - 2 sigma) (d1, d2 optional).
 
-    ``d1`` and ``d2`` are optional; ``s`` is scratch for sigma' when ``d1`` is not wanted.
+    :math:`\sigma' = e/(1+e)^2` with :math:`e = e^{-|x|}` keeps full relative accuracy in
+    both tails, where :math:`\sigma(1-\sigma)` would cancel. ``s`` is scratch.
     """
     special.expit(x, out=sig)
     if d1 is None and d2 is None:
         return
     t = d1 if d1 is not None else s
-    np.subtract(1.0, sig, out=t)
-    t *= sig
+    _sech2(x, t, 1.0)
     if d2 is not None:
         np.multiply(sig, -2.0, out=d2)
         d2 += 1.0
         d2 *= t
+
+
+def _sech2(x, out, c: float) -> None:
+    """out = e/(1+e)^2 with e = exp(-c|x|) (sigma'(x) for c = 1, sech^2(x)/4 for c = 2)."""
+    np.abs(x, out=out)
+    out *= -c
+    np.exp(out, out=out)
+    d = out + 1.0
+    d *= d
+    out /= d
 
 
 def _softplus_value(x, y, e, t):
@@ -254,8 +272,8 @@ class _Tanh(Activation):
         if d1 is None and d2 is None:
             return
         t = d1 if d1 is not None else s1
-        np.multiply(y, y, out=t)
-        np.subtract(1.0, t, out=t)  # 1 - y^2
+        _sech2(x, t, 2.0)  # tanh' = sech^2, without the cancellation of 1 - y^2
+        t *= 4.0
         if d2 is not None:
             np.multiply(y, t, out=d2)
             d2 *= -2.0
@@ -276,8 +294,8 @@ class _G(Activation):
         y += s2
         if d1 is None and d2 is None:
             return
-        np.subtract(1.0, s2, out=s1)
-        s1 *= s2  # sigma'(4x)
+        np.multiply(x, 4.0, out=s1)
+        _sech2(s1, s1, 1.0)  # sigma'(4x)
         if d2 is not None:  # 16 sigma''(4x) = 16 sigma'(4x) (1 - 2 sigma(4x))
             np.multiply(s2, -2.0, out=d2)
             d2 += 1.0
@@ -285,12 +303,11 @@ class _G(Activation):
             d2 *= 16.0
         if d1 is not None:
             np.multiply(s1, 4.0, out=d1)
-        special.expit(x, out=s2)  # sigma(x)
         if d1 is not None:
+            special.expit(x, out=s2)  # sigma(x)
             d1 += s2
         if d2 is not None:
-            np.subtract(1.0, s2, out=s1)
-            s1 *= s2
+            _sech2(x, s1, 1.0)  # sigma'(x)
             d2 += s1
 
 
@@ -330,8 +347,7 @@ class _SiLU(Activation):
         np.multiply(x, s1, out=y)
         if d1 is None and d2 is None:
             return
-        np.subtract(1.0, s1, out=s2)
-        s2 *= s1  # sigma'
+        _sech2(x, s2, 1.0)  # sigma'
         if d2 is not None:
             # x sigma'' + 2 sigma' = sigma' (2 + x (1 - 2 sigma))
             np.multiply(s1, -2.0, out=d2)
@@ -526,26 +542,29 @@ class Poly(Activation):
         return hash(("Poly", self.coeffs))
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    a.name: a
-    for a in (
-        _Identity(),
-        _ReLU(),
-        _Softplus(),
-        _Sigmoid(),
-        _Tanh(),
-        _G(),
-        _GELU(),
-        _SiLU(),
-        _SELU(),
-        _Square(),
-        _Cube(),
-        _Exp(),
-        _Sigmoid2(),
-        _NormalCDF(),
-        _Softmax(),
-    )
-}
+def _registry(*acts: Activation) -> dict[str, Activation]:
+    for a in acts:
+        a.c_kind = _kernels.KINDS.get(a.name)
+    return {a.name: a for a in acts}
+
+
+ACTIVATIONS: dict[str, Activation] = _registry(
+    _Identity(),
+    _ReLU(),
+    _Softplus(),
+    _Sigmoid(),
+    _Tanh(),
+    _G(),
+    _GELU(),
+    _SiLU(),
+    _SELU(),
+    _Square(),
+    _Cube(),
+    _Exp(),
+    _Sigmoid2(),
+    _NormalCDF(),
+    _Softmax(),
+)
 _ALIASES = {"tanh_fast": "tanh", "erf": "sigmoid2", "linear": "identity"}
 
 

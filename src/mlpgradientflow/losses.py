@@ -198,6 +198,8 @@ class Regularizer:
 
 def make_regularizer(net, maxnorm, merge) -> Regularizer:
     """Validate ``maxnorm`` and ``merge`` against ``net`` (errors name the argument)."""
+    if merge is None and maxnorm == math.inf:
+        return Regularizer(net, math.inf, None)
     try:
         maxnorm = float(maxnorm)
     except (TypeError, ValueError) as err:

@@ -18,23 +18,26 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["forward", "backward"]
+__all__ = ["weight_views", "forward", "backward"]
 
 
-def _split(M: np.ndarray, bias: bool):
-    kin = M.shape[1] - int(bias)
-    return M[:, :kin], (M[:, kin] if bias else None)
+def weight_views(net, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Per layer, the views ``(W_l, b_l)`` into the flat vector ``p`` (``b_l`` None: no bias)."""
+    views = []
+    for lay, (k, m), o in zip(net.layers, net.shapes, net.offsets):
+        M = p[o : o + k * m].reshape(k, m)
+        views.append((M[:, : m - 1], M[:, m - 1]) if lay.bias else (M, None))
+    return views
 
 
-def forward(net, Ms, X: np.ndarray, ws, n: int, order: int) -> None:
+def forward(net, Wb, X: np.ndarray, ws, n: int, order: int) -> None:
     """Pre-activations ``ws.h``, activations ``ws.y`` and (by ``order``) ``ws.d1``/``ws.d2``.
 
     The softmax output is left to the loss (it is not elementwise).
     """
     prev = X
     last = len(net.layers) - 1
-    for i, (lay, M) in enumerate(zip(net.layers, Ms)):
-        W, b = _split(M, lay.bias)
+    for i, (lay, (W, b)) in enumerate(zip(net.layers, Wb)):
         h = ws.h[i][:n]
         np.matmul(prev, W.T, out=h)
         if b is not None:
@@ -63,24 +66,21 @@ def forward(net, Ms, X: np.ndarray, ws, n: int, order: int) -> None:
         prev = y
 
 
-def backward(net, Ms, X: np.ndarray, ws, n: int, order: int, g_blocks) -> None:
-    """Backpropagate ``ws.delta[-1]``; add this chunk's gradient into ``g_blocks``.
+def backward(net, Wb, X: np.ndarray, ws, n: int, order: int, gWb) -> None:
+    """Backpropagate ``ws.delta[-1]``; add this chunk's gradient into the views ``gWb``.
 
-    ``g_blocks[l]`` is the (k_l, k_{l-1} + bias_l) view of layer l in the gradient vector.
     For ``order == 2`` also writes :math:`\\Delta'_l` into ``ws.dd`` for hidden layers.
     """
-    L = len(net.layers)
-    for i in range(L - 1, -1, -1):
-        lay, M = net.layers[i], Ms[i]
-        W, _ = _split(M, lay.bias)
+    for i in range(len(net.layers) - 1, -1, -1):
+        W = Wb[i][0]
+        gW, gb = gWb[i]
         delta = ws.delta[i][:n]
         prev = X if i == 0 else ws.y[i - 1][:n]
-        gW = ws.gW[i]
-        np.matmul(delta.T, prev, out=gW)
-        g_blocks[i][:, : W.shape[1]] += gW
-        if lay.bias:
-            np.sum(delta, axis=0, out=ws.gb[i])
-            g_blocks[i][:, -1] += ws.gb[i]
+        np.matmul(delta.T, prev, out=ws.gW[i])
+        gW += ws.gW[i]
+        if gb is not None:
+            np.add.reduce(delta, axis=0, out=ws.gb[i])
+            gb += ws.gb[i]
         if i == 0:
             break
         k = W.shape[1]

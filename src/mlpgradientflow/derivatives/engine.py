@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import check_finite_result
 from ..losses import make_regularizer, output_step, softmax_rows
-from .backprop import backward, forward
+from .backprop import backward, forward, weight_views
 from .hessian_kernel import HessianAccumulators, finalize_residual, hessian_chunk, symmetrize_from_upper
 from .workspace import CHUNK, get_workspace
 
@@ -38,24 +38,25 @@ def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess
     P = net.nparams
     g = _out_array(grad_out, (P,), net.dtype, "grad_out") if order >= 1 else None
     H = _out_array(hess_out, (P, P), net.dtype, "hess_out") if order >= 2 else None
-    Ms = net.unflatten(p)
-    g_blocks = net.unflatten(g) if g is not None else None
+    Wb = weight_views(net, p)
+    gWb = weight_views(net, g) if g is not None else None
     ws = get_workspace(net, N, order)
     acc = HessianAccumulators(net) if order >= 2 else None
     X, t, w = net._input, net._target, net._weights
     total = 0.0
     chunk = CHUNK[order]
-    with np.errstate(over="ignore", under="ignore"):
+    # overflow is reported once, as NonFiniteError, instead of as warnings along the way
+    with np.errstate(all="ignore"):
         for s in range(0, N, chunk):
             e = min(s + chunk, N)
             n = e - s
             Xc = X[s:e]
-            forward(net, Ms, Xc, ws, n, order)
+            forward(net, Wb, Xc, ws, n, order)
             total += output_step(net, ws, n, t[s:e], None if w is None else w[s:e], order)
             if order >= 1:
-                backward(net, Ms, Xc, ws, n, order, g_blocks)
+                backward(net, Wb, Xc, ws, n, order, gWb)
             if order >= 2:
-                hessian_chunk(net, Ms, Xc, ws, n, H, acc, 1.0 / N)
+                hessian_chunk(net, Wb, Xc, ws, n, H, acc, 1.0 / N)
     loss = total / N
     if g is not None:
         g *= 1.0 / N
@@ -74,13 +75,13 @@ def forward_output(net, p: np.ndarray, X: np.ndarray) -> np.ndarray:
     out = np.empty((M, net.dout), net.dtype)
     if M == 0:
         return out
-    Ms = net.unflatten(p)
+    Wb = weight_views(net, p)
     ws = get_workspace(net, M, 0)
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(all="ignore"):
         for s in range(0, M, ws.n):
             e = min(s + ws.n, M)
             n = e - s
-            forward(net, Ms, X[s:e], ws, n, 0)
+            forward(net, Wb, X[s:e], ws, n, 0)
             if net.loss_type == "nll":
                 softmax_rows(ws.h[-1][:n], out[s:e])
             else:

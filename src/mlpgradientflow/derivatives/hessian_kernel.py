@@ -90,10 +90,10 @@ def _block(H, net, l1, l2):
     return H[o1 : o1 + k1 * m1, o2 : o2 + k2 * m2].reshape(k1, m1, k2, m2)
 
 
-def hessian_chunk(net, Ms, X, ws, n: int, H: np.ndarray, acc: HessianAccumulators, alpha) -> None:
+def hessian_chunk(net, Wb, X, ws, n: int, H: np.ndarray, acc: HessianAccumulators, alpha) -> None:
     """Add one chunk's Hessian contributions: SYRK into ``H``, residual blocks into ``acc``."""
     L = len(net.layers)
-    Ws = [M[:, : M.shape[1] - int(lay.bias)] for lay, M in zip(net.layers, Ms)]
+    Ws = [W for W, _ in Wb]
     at = [a[:n] for a in ws.at]
     at[0][:, : net.din] = X
     for i in range(1, L):
@@ -101,15 +101,47 @@ def hessian_chunk(net, Ms, X, ws, n: int, H: np.ndarray, acc: HessianAccumulator
 
     _gauss_newton(net, Ws, ws, n, at, H, acc, alpha)
     for i in range(L - 1):
-        k, m = net.shapes[i]
-        T = ws.buffer("outer", (n, k, m))
-        if ws.curved[i]:
-            outer_rows(T, ws.dd[i][:n], at[i])
-            acc.acc(("diag", i), at[i], T.reshape(n, k * m))
-        outer_rows(T, ws.d1[i][:n], at[i])
-        acc.acc(("next", i), T.reshape(n, k * m), ws.delta[i + 1][:n])
+        _adjacent_terms(net, ws, n, at, acc, i)
     if L >= 3:
         _deep_terms(net, Ws, ws, n, at, acc)
+
+
+def _adjacent_terms(net, ws, n, at, acc, i) -> None:
+    r"""Per-neuron blocks :math:`\sum_s \delta'_i[s,k]\, \tilde a_s \tilde a_s^\top` of layer ``i``
+    and its sparse cross terms with layer ``i + 1``.
+
+    Each is a triple product over samples; the pair of factors whose outer product is the
+    smaller temporary is formed, the third enters through the GEMM (see ``_layout``).
+    """
+    k, m = net.shapes[i]
+    k2 = net.shapes[i + 1][0]
+    a, d1, delta = at[i], ws.d1[i][:n], ws.delta[i + 1][:n]
+    if ws.curved[i]:
+        dd = ws.dd[i][:n]
+        if _layout(net, i, "diag"):  # (m*m, k): a x a against delta'
+            T = ws.buffer("outer", (n, m, m))
+            outer_rows(T, a, a)
+            acc.acc(("diag", i), T.reshape(n, m * m), dd)
+        else:  # (m, k*m): a against delta' x a
+            T = ws.buffer("outer", (n, k, m))
+            outer_rows(T, dd, a)
+            acc.acc(("diag", i), a, T.reshape(n, k * m))
+    if _layout(net, i, "next"):  # (m*k2, k): a x delta against f'
+        T = ws.buffer("outer", (n, m, k2))
+        outer_rows(T, a, delta)
+        acc.acc(("next", i), T.reshape(n, m * k2), d1)
+    else:  # (k*m, k2): f' x a against delta
+        T = ws.buffer("outer", (n, k, m))
+        outer_rows(T, d1, a)
+        acc.acc(("next", i), T.reshape(n, k * m), delta)
+
+
+def _layout(net, i, kind) -> bool:
+    """True when the transposed accumulator layout needs the smaller temporary."""
+    k, m = net.shapes[i]
+    if kind == "diag":
+        return m < k
+    return net.shapes[i + 1][0] < k
 
 
 def _gauss_newton(net, Ws, ws, n, at, H, acc, alpha) -> None:
@@ -195,20 +227,26 @@ def finalize_residual(net, H: np.ndarray, acc: HessianAccumulators, alpha) -> No
     """Scatter the accumulated residual blocks into H's upper block triangle, times alpha."""
     for key, C in acc.blocks.items():
         kind, l1 = key[0], key[1]
-        if kind == "diag":  # (m, k*m) -> per-neuron blocks H[(k, i1), (k, i2)]
+        if kind == "diag":  # per-neuron blocks H[(k, i1), (k, i2)]
             k, m = net.shapes[l1]
             B = _block(H, net, l1, l1)
             diag = np.lib.stride_tricks.as_strided(
                 B, shape=(k, m, m), strides=(B.strides[0] + B.strides[2], B.strides[1], B.strides[3])
             )
-            diag += alpha * C.reshape(m, k, m).transpose(1, 0, 2)
-        elif kind == "next":  # (k1*m1, k2) -> H[(k1, i1), (k2, i2 = k1)]
+            if _layout(net, l1, "diag"):  # (m*m, k)
+                diag += alpha * C.reshape(m, m, k).transpose(2, 0, 1)
+            else:  # (m, k*m)
+                diag += alpha * C.reshape(m, k, m).transpose(1, 0, 2)
+        elif kind == "next":  # H[(k1, i1), (k2, i2 = k1)]
             (k1, m1), (k2, _) = net.shapes[l1], net.shapes[l1 + 1]
             B = _block(H, net, l1, l1 + 1)
             sub = np.lib.stride_tricks.as_strided(
                 B, shape=(k1, m1, k2), strides=(B.strides[0] + B.strides[3], B.strides[1], B.strides[2])
             )
-            sub += alpha * C.reshape(k1, m1, k2)
+            if _layout(net, l1, "next"):  # (m1*k2, k1)
+                sub += alpha * C.reshape(m1, k2, k1).transpose(2, 0, 1)
+            else:  # (k1*m1, k2)
+                sub += alpha * C.reshape(k1, m1, k2)
         elif kind == "kron":  # (k1*k2, i1*i2) -> (k1, i1, k2, i2)
             l2 = key[2]
             (k1, m1), (k2, m2) = net.shapes[l1], net.shapes[l2]

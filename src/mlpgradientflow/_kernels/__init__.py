@@ -1,0 +1,64 @@
+"""Optional compiled kernels (built from ``activations.c`` by the package's build hook).
+
+``activation(kind, x, y, d1, d2)`` runs the C kernel on float64 arrays that share one 2-D
+layout (rows with a common stride, unit column stride) and returns True; it returns False
+(the caller then uses the NumPy kernels) when the library is missing, disabled with the
+environment variable ``MLPGRADIENTFLOW_NO_C=1``, or the arrays do not fit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["available", "activation", "KINDS"]
+
+#: activation name -> kernel id (activations.c)
+KINDS = {
+    name: i
+    for i, name in enumerate(
+        ["relu", "softplus", "sigmoid", "tanh", "g", "gelu", "silu", "selu", "square", "cube",
+         "exp", "sigmoid2", "normal_cdf"],
+        start=1,
+    )
+}
+
+
+def _load():
+    if os.environ.get("MLPGRADIENTFLOW_NO_C"):
+        return None
+    path = Path(__file__).with_name("_activations.so")
+    try:
+        lib = ctypes.CDLL(str(path))
+    except OSError:
+        return None
+    fn = lib.mgf_activation
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_long, ctypes.c_long] + [ctypes.c_void_p] * 4
+    return fn
+
+
+_fn = _load()
+available: bool = _fn is not None
+
+
+def _ptr(a):
+    return None if a is None else a.__array_interface__["data"][0]
+
+
+def activation(kind: int, x: np.ndarray, y: np.ndarray, d1, d2) -> bool:
+    """Fill y = f(x), d1 = f'(x), d2 = f''(x) (d1/d2 may be None) with the C kernel."""
+    if _fn is None or x.dtype != np.float64 or not 1 <= x.ndim <= 2 or x.size == 0:
+        return False
+    st = x.strides
+    if st[-1] != 8 or any(
+        a is not None and (a.strides != st or a.shape != x.shape or a.dtype != x.dtype)
+        for a in (y, d1, d2)
+    ):
+        return False
+    rows, cols = x.shape if x.ndim == 2 else (1, x.shape[0])
+    ld = st[0] // 8 if x.ndim == 2 and rows > 1 else cols
+    return _fn(kind, rows, cols, ld, _ptr(x), _ptr(y), _ptr(d1), _ptr(d2)) == 0

@@ -1,0 +1,123 @@
+/* Fused activation kernels: value, first and second derivative in one pass.
+ *
+ * Built by the package's build hook (hatch_build.py) into _activations.so and called
+ * through ctypes; the NumPy kernels in activations.py are the reference and the fallback.
+ * The loops vectorise through glibc's libmvec: the `declare simd` lines below tell the
+ * compiler that vector variants of these libm functions exist (glibc's own header only
+ * says so under -ffast-math, which would also assume that no value is inf or NaN).
+ * target_clones gives an AVX2+FMA version and a baseline one, picked at load time.
+ */
+#include <math.h>
+#include <stddef.h>
+
+#pragma omp declare simd notinbranch
+double exp(double);
+#pragma omp declare simd notinbranch
+double log1p(double);
+#pragma omp declare simd notinbranch
+double expm1(double);
+#pragma omp declare simd notinbranch
+double tanh(double);
+#pragma omp declare simd notinbranch
+double erf(double);
+#pragma omp declare simd notinbranch
+double erfc(double);
+
+enum {
+    RELU = 1, SOFTPLUS, SIGMOID, TANH, G, GELU, SILU, SELU, SQUARE, CUBE, EXP, SIGMOID2,
+    NORMAL_CDF
+};
+
+#define SQRT1_2 0.70710678118654752440
+#define SQRT_2_OVER_PI 0.79788456080286535588
+#define INV_SQRT_2PI 0.39894228040143267794
+#define SELU_L 1.0507009873554804934193349852946
+#define SELU_A 1.6732632423543772848170429916717
+
+#define CLONES __attribute__((target_clones("arch=haswell", "default")))
+
+/* One row of `cols` entries; d1/d2 may be NULL (not wanted). */
+#define ROW_LOOP(BODY)                                                                 \
+    _Pragma("omp simd")                                                                \
+    for (long j = 0; j < cols; j++) {                                                  \
+        const double v = x[j];                                                         \
+        double f, g1, g2;                                                              \
+        BODY                                                                           \
+        y[j] = f;                                                                      \
+        if (d1) d1[j] = g1;                                                            \
+        if (d2) d2[j] = g2;                                                            \
+    }
+
+CLONES
+int mgf_activation(int kind, long rows, long cols, long ld, const double *restrict x,
+                   double *restrict y, double *restrict d1, double *restrict d2)
+{
+    if (ld == cols) { /* contiguous: one long row */
+        cols *= rows;
+        rows = 1;
+    }
+    for (long r = 0; r < rows; r++, x += ld, y += ld, d1 = d1 ? d1 + ld : d1, d2 = d2 ? d2 + ld : d2) {
+        switch (kind) {
+        case RELU:
+            ROW_LOOP(f = v > 0.0 ? v : 0.0; g1 = v > 0.0 ? 1.0 : 0.0; g2 = 0.0;)
+            break;
+        case SOFTPLUS:
+            ROW_LOOP(const double e = exp(-fabs(v)); const double q = 1.0 / (1.0 + e);
+                     f = (v > 0.0 ? v : 0.0) + log1p(e); g1 = v >= 0.0 ? q : e * q; g2 = e * q * q;)
+            break;
+        case SIGMOID:
+            ROW_LOOP(const double e = exp(-fabs(v)); const double q = 1.0 / (1.0 + e);
+                     f = v >= 0.0 ? q : e * q; g1 = e * q * q; g2 = g1 * (1.0 - 2.0 * f);)
+            break;
+        case TANH:
+            /* tanh' = sech^2 = 4e/(1+e)^2 with e = exp(-2|x|): no cancellation in 1 - tanh^2 */
+            ROW_LOOP(const double e = exp(-2.0 * fabs(v)); const double q = 1.0 / (1.0 + e);
+                     f = tanh(v); g1 = 4.0 * e * q * q; g2 = -2.0 * f * g1;)
+            break;
+        case G:
+            ROW_LOOP(const double e = exp(-fabs(v)); const double q = 1.0 / (1.0 + e);
+                     const double e4 = exp(-4.0 * fabs(v)); const double q4 = 1.0 / (1.0 + e4);
+                     const double s4 = v >= 0.0 ? q4 : e4 * q4; const double ds4 = e4 * q4 * q4;
+                     f = s4 + (v > 0.0 ? v : 0.0) + log1p(e);
+                     g1 = 4.0 * ds4 + (v >= 0.0 ? q : e * q);
+                     g2 = 16.0 * ds4 * (1.0 - 2.0 * s4) + e * q * q;)
+            break;
+        case GELU:
+            ROW_LOOP(const double P = 0.5 * erfc(-v * SQRT1_2);
+                     const double p = INV_SQRT_2PI * exp(-0.5 * v * v);
+                     f = v * P; g1 = P + v * p; g2 = (2.0 - v * v) * p;)
+            break;
+        case SILU:
+            ROW_LOOP(const double e = exp(-fabs(v)); const double q = 1.0 / (1.0 + e);
+                     const double s = v >= 0.0 ? q : e * q; const double ds = e * q * q;
+                     f = v * s; g1 = s + v * ds; g2 = ds * (2.0 + v * (1.0 - 2.0 * s));)
+            break;
+        case SELU:
+            /* exp for the derivatives: em + 1 would cancel for large negative x */
+            ROW_LOOP(const double vm = v < 0.0 ? v : 0.0; const double ep = exp(vm);
+                     f = v > 0.0 ? SELU_L * v : SELU_L * SELU_A * expm1(vm);
+                     g1 = v > 0.0 ? SELU_L : SELU_L * SELU_A * ep;
+                     g2 = v > 0.0 ? 0.0 : SELU_L * SELU_A * ep;)
+            break;
+        case SQUARE:
+            ROW_LOOP(f = 0.5 * v * v; g1 = v; g2 = 1.0;)
+            break;
+        case CUBE:
+            ROW_LOOP(f = v * v * v; g1 = 3.0 * v * v; g2 = 6.0 * v;)
+            break;
+        case EXP:
+            ROW_LOOP(f = exp(v); g1 = f; g2 = f;)
+            break;
+        case SIGMOID2:
+            ROW_LOOP(f = erf(v * SQRT1_2); g1 = SQRT_2_OVER_PI * exp(-0.5 * v * v); g2 = -v * g1;)
+            break;
+        case NORMAL_CDF:
+            ROW_LOOP(f = 0.5 * erfc(-v * SQRT1_2); g1 = INV_SQRT_2PI * exp(-0.5 * v * v);
+                     g2 = -v * g1;)
+            break;
+        default:
+            return -1;
+        }
+    }
+    return 0;
+}
