@@ -8,7 +8,7 @@ from .._validation import check_finite_result
 from ..losses import make_regularizer, output_step, softmax_rows
 from .backprop import backward, forward, weight_views
 from .hessian_kernel import HessianAccumulators, finalize_residual, hessian_chunk, symmetrize_from_upper
-from .workspace import CHUNK, get_workspace
+from .workspace import get_workspace
 
 __all__ = ["evaluate", "forward_output"]
 
@@ -44,7 +44,7 @@ def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess
     acc = HessianAccumulators(net) if order >= 2 else None
     X, t, w = net._input, net._target, net._weights
     total = 0.0
-    chunk = CHUNK[order]
+    chunk = ws.n
     # overflow is reported once, as NonFiniteError, instead of as warnings along the way
     with np.errstate(all="ignore"):
         for s in range(0, N, chunk):

@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Workspace", "get_workspace", "CHUNK"]
+__all__ = ["Workspace", "get_workspace", "chunk_rows", "CHUNK_ELEMENTS"]
 
-#: samples per chunk, by derivative order; chosen by benchmark (benchmarks/bench_chunk.py)
-CHUNK = {0: 4096, 1: 4096, 2: 1024}
+#: entries of one (chunk, width) buffer, by derivative order: the forward/backward buffers
+#: of a chunk should stay in the L2 cache (elementwise work is memory-bound otherwise);
+#: the Hessian's (chunk, P) rows want enough rows for an efficient SYRK.
+#: Chosen by benchmark (benchmarks/bench_chunks.py).
+CHUNK_ELEMENTS = {0: 1 << 16, 1: 1 << 16, 2: 1 << 19}
+MIN_ROWS, MAX_ROWS = 64, 4096
+
+
+def chunk_rows(net, order: int) -> int:
+    """Samples per chunk for ``net`` at derivative ``order``."""
+    width = net.nparams if order == 2 else max(lay.width for lay in net.layers)
+    return max(MIN_ROWS, min(MAX_ROWS, CHUNK_ELEMENTS[order] // width))
 
 
 class Workspace:
@@ -84,8 +94,9 @@ class Workspace:
 
 
 def get_workspace(net, n_needed: int, order: int) -> Workspace:
-    """The net's cached workspace for ``order``, large enough for one chunk."""
-    n = max(1, min(n_needed, CHUNK[order]))
+    """The net's cached workspace for ``order``, large enough for one chunk
+    (``ws.n`` rows: the chunk size to use)."""
+    n = max(1, min(n_needed, chunk_rows(net, order)))
     ws = net._workspaces.get(order)
     if ws is None or ws.n < n:
         ws = net._workspaces[order] = Workspace(net, n, order)
