@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["available", "activation", "KINDS"]
+__all__ = ["available", "activation", "activation_at", "address", "KINDS"]
 
 #: activation name -> kernel id (activations.c)
 KINDS = {
@@ -45,8 +45,15 @@ _fn = _load()
 available: bool = _fn is not None
 
 
-def _ptr(a):
+def address(a: np.ndarray | None) -> int | None:
+    """The address of ``a``'s first element (None for None)."""
     return None if a is None else a.__array_interface__["data"][0]
+
+
+def activation_at(kind: int, rows: int, cols: int, ld: int, x: int, y: int, d1, d2) -> None:
+    """The C kernel on raw addresses (float64, row stride ``ld``); the engine caches the
+    addresses of its workspaces, since taking them from arrays costs about a microsecond."""
+    _fn(kind, rows, cols, ld, x, y, d1, d2)
 
 
 def activation(kind: int, x: np.ndarray, y: np.ndarray, d1, d2) -> bool:
@@ -61,4 +68,4 @@ def activation(kind: int, x: np.ndarray, y: np.ndarray, d1, d2) -> bool:
         return False
     rows, cols = x.shape if x.ndim == 2 else (1, x.shape[0])
     ld = st[0] // 8 if x.ndim == 2 and rows > 1 else cols
-    return _fn(kind, rows, cols, ld, _ptr(x), _ptr(y), _ptr(d1), _ptr(d2)) == 0
+    return _fn(kind, rows, cols, ld, address(x), address(y), address(d1), address(d2)) == 0

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _kernels
+
 __all__ = ["weight_views", "forward", "backward"]
 
 
@@ -48,11 +50,14 @@ def forward(net, Wb, X: np.ndarray, ws, n: int, order: int) -> None:
             continue
         d1 = ws.d1[i][:n] if order >= 1 else None
         d2 = ws.d2[i][:n] if order >= 2 else None
-        s1, s2 = ws.scratch(n, lay.width)
         groups = lay.groups
-        if len(groups) == 1:
+        if ws.c_ok and all(a.c_kind is not None for a, _, _ in groups):
+            _compiled_activations(ws, i, n, order, groups, lay.width)
+        elif len(groups) == 1:
+            s1, s2 = ws.scratch(n, lay.width)
             groups[0][0].fused(h, y, d1, d2, s1, s2)
         else:
+            s1, s2 = ws.scratch(n, lay.width)
             for act, lo, hi in groups:
                 sl = slice(lo, hi)
                 act.fused(
@@ -64,6 +69,15 @@ def forward(net, Wb, X: np.ndarray, ws, n: int, order: int) -> None:
                     s2[:, sl],
                 )
         prev = y
+
+
+def _compiled_activations(ws, i, n, order, groups, k) -> None:
+    ph, py, p1, p2 = ws.addr[i]
+    for act, lo, hi in groups:
+        o = 8 * lo
+        q1 = p1 + o if order >= 1 and act.d1_const is None else None
+        q2 = p2 + o if order >= 2 and act.d2_const is None else None
+        _kernels.activation_at(act.c_kind, n, hi - lo, k, ph + o, py + o, q1, q2)
 
 
 def backward(net, Wb, X: np.ndarray, ws, n: int, order: int, gWb) -> None:

@@ -263,8 +263,12 @@ def finalize_residual(net, H: np.ndarray, acc: HessianAccumulators, alpha) -> No
 _TRIL: dict = {}
 
 
-def symmetrize_from_upper(H: np.ndarray, tile: int = 256) -> None:
-    """Copy the upper triangle of the square C-contiguous ``H`` into its lower triangle."""
+def symmetrize_from_upper(H: np.ndarray, tile: int = 16) -> None:
+    """Copy the upper triangle of the square C-contiguous ``H`` into its lower triangle.
+
+    Tiles of 16 columns: transposed copies below the diagonal tile, fancy indexing only
+    inside the small diagonal tiles (measured fastest for P = 41..661).
+    """
     P = H.shape[0]
     for b0 in range(0, P, tile):
         b1 = min(b0 + tile, P)

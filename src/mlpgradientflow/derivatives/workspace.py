@@ -8,7 +8,11 @@ which keeps them contiguous.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from .. import _kernels
 
 __all__ = ["Workspace", "get_workspace", "chunk_rows", "CHUNK_ELEMENTS"]
 
@@ -41,6 +45,8 @@ class Workspace:
         self.e = np.empty((n, dout), dt)
         self.e2 = np.empty((n, dout), dt)
         self.d1 = self.d2 = self.delta = self.dd = None
+        self.tmp: dict = {}
+        self.views: dict = {}
         if order >= 1:
             self.d1 = [self._const(net, n, i, "d1_const") for i in range(len(widths))]
             self.delta = [np.empty((n, k), dt) for k in widths]
@@ -64,7 +70,15 @@ class Workspace:
                     a[:, -1] = 1.0
                 self.at.append(a)
             self.r = self.r_pos = dout
-        self.tmp: dict = {}
+        # addresses of the activation buffers, for the compiled kernels
+        self.c_ok = _kernels.available and dt == np.float64
+        if self.c_ok:
+            addr = _kernels.address
+            self.addr = [
+                (addr(self.h[i]), addr(self.y[i]),
+                 addr(self.d1[i]) if self.d1 else None, addr(self.d2[i]) if self.d2 else None)
+                for i in range(len(widths))
+            ]
 
     @staticmethod
     def _const(net, n, i, attr):
@@ -86,11 +100,16 @@ class Workspace:
         The view is contiguous for any ``shape`` (a leading-axis slice of a fixed
         (r, n_max, k) array would not be, once a shorter last chunk comes).
         """
-        size = int(np.prod(shape))
+        view = self.views.get((key, shape))
+        if view is not None:
+            return view
+        size = math.prod(shape)
         buf = self.tmp.get(key)
         if buf is None or buf.size < size:
             buf = self.tmp[key] = np.empty(size, self.y[0].dtype)
-        return buf[:size].reshape(shape)
+            self.views = {k: v for k, v in self.views.items() if k[0] != key}
+        view = self.views[(key, shape)] = buf[:size].reshape(shape)
+        return view
 
 
 def get_workspace(net, n_needed: int, order: int) -> Workspace:
