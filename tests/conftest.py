@@ -83,3 +83,18 @@ def teacher_student():
     teacher = mgf.TeacherNet([(3, "softplus", True), (1, "identity", True)], din=2, rng=5)
     net = mgf.Net([(5, "softplus", True), (1, "identity", True)], input=X, target=teacher(X))
     return net, teacher
+
+
+@pytest.fixture(params=["chunked", "small"])
+def engine_path(request, monkeypatch):
+    """Run a test through the chunked NumPy engine and through the compiled per-sample
+    kernel for small data sets (where available)."""
+    from mlpgradientflow.derivatives import engine
+
+    if request.param == "chunked":
+        monkeypatch.setattr(engine, "SMALL_WORK", 0)
+    elif not mgf._kernels.available:
+        pytest.skip("compiled kernels not built")
+    else:
+        monkeypatch.setattr(engine, "SMALL_WORK", 10**9)
+    return request.param

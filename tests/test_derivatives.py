@@ -23,7 +23,7 @@ from mlpgradientflow.derivatives import workspace
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_random_architectures_match_torch(seed):
+def test_random_architectures_match_torch(seed, engine_path):
     net, p, rng = random_case(seed)
     L, g, H = net.fgh(p)
     Lt, gt, Ht = torch_derivs(net, p)
@@ -39,7 +39,7 @@ def test_random_architectures_match_torch(seed):
 @pytest.mark.parametrize("act", ["identity", "relu", "softplus", "sigmoid", "tanh", "g", "gelu",
                                  "silu", "selu", "square", "cube", "exp", "sigmoid2", "normal_cdf"])
 @pytest.mark.parametrize("depth", [2, 3, 4])
-def test_every_activation_every_depth(act, depth):
+def test_every_activation_every_depth(act, depth, engine_path):
     rng = np.random.default_rng(depth)
     layers = [(3, act, True)] + [(3, act, d % 2 == 0) for d in range(depth - 2)] + [(2, "identity", True)]
     X, y, w = make_data(rng, layers, 2, 17, weights=True)
@@ -85,7 +85,7 @@ def test_barrier_value_formula():
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_finite_differences(seed):
+def test_finite_differences(seed, engine_path):
     """Independent of torch: central differences of our own loss and gradient."""
     net, p, _ = random_case(100 + seed)
     g = net.gradient(p)
@@ -119,7 +119,7 @@ def _plain_loss(net, p):
 
 
 @pytest.mark.parametrize("kind", ["mse", "labels"])
-def test_loss_exact_for_every_N(kind):
+def test_loss_exact_for_every_N(kind, engine_path):
     """Reference bug 1 (0.2.x): the loss was wrong for N % 8 in {3,5,6,7}. Sweep N = 1..200."""
     rng = np.random.default_rng(0)
     out = (2, "identity", True) if kind == "mse" else (3, "softmax", True)
@@ -132,7 +132,7 @@ def test_loss_exact_for_every_N(kind):
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 7])
-def test_chunking_is_invisible(monkeypatch, chunk):
+def test_chunking_is_invisible(monkeypatch, chunk, engine_path):
     """Partial last chunks and chunk boundaries give the same numbers as one chunk."""
     net, p, _ = random_case(11)
     rng = np.random.default_rng(2)
@@ -150,7 +150,7 @@ def test_chunking_is_invisible(monkeypatch, chunk):
     np.testing.assert_allclose(fresh(p), net(p), rtol=1e-14)
 
 
-def test_returned_arrays_never_alias_internal_buffers():
+def test_returned_arrays_never_alias_internal_buffers(engine_path):
     net, p, rng = random_case(5)
     q = p + 0.5
     g1, H1, y1 = net.gradient(p), net.hessian(p), net(p)
@@ -290,7 +290,7 @@ def test_module_level_functions_match_methods():
     assert L == net.loss(p)
 
 
-def test_float32_input_gives_float32_net():
+def test_float32_input_gives_float32_net(engine_path):
     rng = np.random.default_rng(0)
     layers = [(5, "tanh", True), (2, "softplus", True)]
     X, y, w = make_data(rng, layers, 3, 40, weights=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["available", "activation", "activation_at", "address", "KINDS"]
+__all__ = ["available", "activation", "activation_at", "address", "mse_fg", "KINDS"]
 
 #: activation name -> kernel id (activations.c)
 KINDS = {
@@ -29,19 +29,22 @@ KINDS = {
 
 def _load():
     if os.environ.get("MLPGRADIENTFLOW_NO_C"):
-        return None
+        return None, None
     path = Path(__file__).with_name("_activations.so")
     try:
         lib = ctypes.CDLL(str(path))
     except OSError:
-        return None
-    fn = lib.mgf_activation
-    fn.restype = ctypes.c_int
-    fn.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_long, ctypes.c_long] + [ctypes.c_void_p] * 4
-    return fn
+        return None, None
+    act = lib.mgf_activation
+    act.restype = ctypes.c_int
+    act.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_long, ctypes.c_long] + [ctypes.c_void_p] * 4
+    fg = lib.mgf_mse_fg
+    fg.restype = ctypes.c_double
+    fg.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 4 + [ctypes.c_long] + [ctypes.c_void_p] * 5
+    return act, fg
 
 
-_fn = _load()
+_fn, _fg = _load()
 available: bool = _fn is not None
 
 
@@ -54,6 +57,12 @@ def activation_at(kind: int, rows: int, cols: int, ld: int, x: int, y: int, d1, 
     """The C kernel on raw addresses (float64, row stride ``ld``); the engine caches the
     addresses of its workspaces, since taking them from arrays costs about a microsecond."""
     _fn(kind, rows, cols, ld, x, y, d1, d2)
+
+
+def mse_fg(plan, p: int, N: int, X: int, T: int, w, grad, work: int) -> float:
+    """Weighted sum of squared errors (and its gradient, added into address ``grad``)
+    sample by sample; ``plan`` holds the addresses of (widths, bias, kinds) arrays."""
+    return _fg(plan[0], plan[1], plan[2], plan[3], p, N, X, T, w, grad, work)
 
 
 def activation(kind: int, x: np.ndarray, y: np.ndarray, d1, d2) -> bool:

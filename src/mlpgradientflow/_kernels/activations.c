@@ -121,3 +121,111 @@ int mgf_activation(int kind, long rows, long cols, long ld, const double *restri
     }
     return 0;
 }
+
+/* ---------------------------------------------------------------------------------- */
+/* Small data sets: loss and gradient sample by sample, with no per-call overhead.     */
+
+/* f(v) and, when d1 is not NULL, f'(v); kind 0 is the identity. Scalar versions of the
+ * formulas above (same cancellation-free forms). */
+static inline double act_scalar(int kind, double v, double *d1)
+{
+    double f, g = 1.0;
+    switch (kind) {
+    case RELU: f = v > 0.0 ? v : 0.0; g = v > 0.0 ? 1.0 : 0.0; break;
+    case SOFTPLUS: {
+        const double e = exp(-fabs(v)), q = 1.0 / (1.0 + e);
+        f = (v > 0.0 ? v : 0.0) + log1p(e); g = v >= 0.0 ? q : e * q; break; }
+    case SIGMOID: {
+        const double e = exp(-fabs(v)), q = 1.0 / (1.0 + e);
+        f = v >= 0.0 ? q : e * q; g = e * q * q; break; }
+    case TANH: {
+        const double e = exp(-2.0 * fabs(v)), q = 1.0 / (1.0 + e);
+        f = tanh(v); g = 4.0 * e * q * q; break; }
+    case G: {
+        const double e = exp(-fabs(v)), q = 1.0 / (1.0 + e);
+        const double e4 = exp(-4.0 * fabs(v)), q4 = 1.0 / (1.0 + e4);
+        f = (v >= 0.0 ? q4 : e4 * q4) + (v > 0.0 ? v : 0.0) + log1p(e);
+        g = 4.0 * e4 * q4 * q4 + (v >= 0.0 ? q : e * q); break; }
+    case GELU: {
+        const double P = 0.5 * erfc(-v * SQRT1_2), p = INV_SQRT_2PI * exp(-0.5 * v * v);
+        f = v * P; g = P + v * p; break; }
+    case SILU: {
+        const double e = exp(-fabs(v)), q = 1.0 / (1.0 + e), s = v >= 0.0 ? q : e * q;
+        f = v * s; g = s + v * e * q * q; break; }
+    case SELU: {
+        const double vm = v < 0.0 ? v : 0.0;
+        f = v > 0.0 ? SELU_L * v : SELU_L * SELU_A * expm1(vm);
+        g = v > 0.0 ? SELU_L : SELU_L * SELU_A * exp(vm); break; }
+    case SQUARE: f = 0.5 * v * v; g = v; break;
+    case CUBE: f = v * v * v; g = 3.0 * v * v; break;
+    case EXP: f = exp(v); g = f; break;
+    case SIGMOID2: f = erf(v * SQRT1_2); g = SQRT_2_OVER_PI * exp(-0.5 * v * v); break;
+    case NORMAL_CDF: f = 0.5 * erfc(-v * SQRT1_2); g = INV_SQRT_2PI * exp(-0.5 * v * v); break;
+    default: f = v; break; /* identity */
+    }
+    if (d1) *d1 = g;
+    return f;
+}
+
+/* Sum over samples of w_n * sum_o (a_no - t_no)^2 and, when grad is not NULL, its gradient
+ * (added into grad). widths[0] = Din, widths[l] = k_l; bias[l-1], kinds (one per neuron,
+ * layers concatenated) and p (row-major [W_l | b_l], layers concatenated) describe the net;
+ * work holds 3 * (widths[1] + ... + widths[L]) doubles. */
+double mgf_mse_fg(int L, const long *widths, const int *bias, const int *kinds,
+                  const double *p, long N, const double *X, const double *T, const double *w,
+                  double *grad, double *work)
+{
+    long tot = 0;
+    for (int l = 1; l <= L; l++) tot += widths[l];
+    double *A = work, *D1 = work + tot, *DL = work + 2 * tot; /* activations, f', deltas */
+    const long dout = widths[L];
+    double loss = 0.0;
+    for (long s = 0; s < N; s++) {
+        const double *x = X + s * widths[0];
+        long off = 0, aoff = 0;
+        const double *prev = x;
+        for (int l = 1; l <= L; l++) { /* forward */
+            const long k = widths[l], m = widths[l - 1] + bias[l - 1];
+            const double *M = p + off;
+            for (long i = 0; i < k; i++) {
+                double h = bias[l - 1] ? M[i * m + m - 1] : 0.0;
+                for (long j = 0; j < widths[l - 1]; j++) h += M[i * m + j] * prev[j];
+                A[aoff + i] = act_scalar(kinds[aoff + i], h, grad ? &D1[aoff + i] : NULL);
+            }
+            prev = A + aoff;
+            off += k * m;
+            aoff += k;
+        }
+        const double ws = w ? w[s] : 1.0;
+        const double *t = T + s * dout, *a = A + aoff - dout;
+        double ls = 0.0;
+        for (long o = 0; o < dout; o++) {
+            const double e = a[o] - t[o];
+            ls += e * e;
+            DL[aoff - dout + o] = 2.0 * ws * e * D1[aoff - dout + o];
+        }
+        loss += ws * ls;
+        if (!grad) continue;
+        for (int l = L; l >= 1; l--) { /* backward */
+            const long k = widths[l], kin = widths[l - 1], m = kin + bias[l - 1];
+            off -= k * m;
+            aoff -= k;
+            const double *M = p + off, *d = DL + aoff;
+            const double *in = l > 1 ? A + aoff - kin : x;
+            double *G = grad + off;
+            for (long i = 0; i < k; i++) {
+                for (long j = 0; j < kin; j++) G[i * m + j] += d[i] * in[j];
+                if (bias[l - 1]) G[i * m + m - 1] += d[i];
+            }
+            if (l > 1) {
+                double *dn = DL + aoff - kin;
+                for (long j = 0; j < kin; j++) {
+                    double acc = 0.0;
+                    for (long i = 0; i < k; i++) acc += M[i * m + j] * d[i];
+                    dn[j] = acc * D1[aoff - kin + j];
+                }
+            }
+        }
+    }
+    return loss;
+}

@@ -81,20 +81,22 @@ def _compiled_activations(ws, i, n, order, groups, k) -> None:
 
 
 def backward(net, Wb, X: np.ndarray, ws, n: int, order: int, gWb) -> None:
-    """Backpropagate ``ws.delta[-1]``; add this chunk's gradient into the views ``gWb``.
+    """Backpropagate ``ws.delta[-1]``; add this chunk's gradient into the views ``gWb``
+    (None: deltas only).
 
     For ``order == 2`` also writes :math:`\\Delta'_l` into ``ws.dd`` for hidden layers.
     """
     for i in range(len(net.layers) - 1, -1, -1):
         W = Wb[i][0]
-        gW, gb = gWb[i]
         delta = ws.delta[i][:n]
-        prev = X if i == 0 else ws.y[i - 1][:n]
-        np.matmul(delta.T, prev, out=ws.gW[i])
-        gW += ws.gW[i]
-        if gb is not None:
-            np.add.reduce(delta, axis=0, out=ws.gb[i])
-            gb += ws.gb[i]
+        if gWb is not None:
+            gW, gb = gWb[i]
+            prev = X if i == 0 else ws.y[i - 1][:n]
+            np.matmul(delta.T, prev, out=ws.gW[i])
+            gW += ws.gW[i]
+            if gb is not None:
+                np.add.reduce(delta, axis=0, out=ws.gb[i])
+                gb += ws.gb[i]
         if i == 0:
             break
         k = W.shape[1]

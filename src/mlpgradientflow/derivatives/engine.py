@@ -8,6 +8,7 @@ from .._validation import check_finite_result
 from ..losses import make_regularizer, output_step, softmax_rows
 from .backprop import backward, forward, weight_views
 from .hessian_kernel import HessianAccumulators, finalize_residual, hessian_chunk, symmetrize_from_upper
+from .small import SMALL_WORK, small_plan
 from .workspace import get_workspace
 
 __all__ = ["evaluate", "forward_output"]
@@ -38,8 +39,19 @@ def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess
     P = net.nparams
     g = _out_array(grad_out, (P,), net.dtype, "grad_out") if order >= 1 else None
     H = _out_array(hess_out, (P, P), net.dtype, "hess_out") if order >= 2 else None
+    # Small data sets: loss and gradient from the compiled per-sample kernel, for every
+    # order, so that loss, fg and fgh agree to the last bit; the chunk loop below then
+    # only adds the Hessian.
+    plan = small_plan(net)
+    small = plan is not None and N * plan.size <= SMALL_WORK
+    if small:
+        loss = plan.fg(net, p, g) / N
+        if g is not None:
+            g *= 1.0 / N
+        if order < 2:
+            return _finish(reg, p, loss, g, None)
     Wb = weight_views(net, p)
-    gWb = weight_views(net, g) if g is not None else None
+    gWb = weight_views(net, g) if g is not None and not small else None
     ws = get_workspace(net, N, order)
     acc = HessianAccumulators(net) if order >= 2 else None
     X, t, w = net._input, net._target, net._weights
@@ -57,12 +69,17 @@ def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess
                 backward(net, Wb, Xc, ws, n, order, gWb)
             if order >= 2:
                 hessian_chunk(net, Wb, Xc, ws, n, H, acc, 1.0 / N)
-    loss = total / N
-    if g is not None:
-        g *= 1.0 / N
+    if not small:
+        loss = total / N
+        if g is not None:
+            g *= 1.0 / N
     if H is not None:
         finalize_residual(net, H, acc, 1.0 / N)
         symmetrize_from_upper(H)
+    return _finish(reg, p, loss, g, H)
+
+
+def _finish(reg, p, loss, g, H):
     if reg.active:
         loss = reg.apply(p, loss, g, H)
     check_finite_result(loss, g, H)
