@@ -34,6 +34,7 @@ How to run
     python benchmarks/bench_derivatives.py --quick    # tiny grid, about a minute
     python benchmarks/bench_derivatives.py --out DIR  # results folder (default
                                                       # benchmarks/results/)
+    python benchmarks/bench_derivatives.py --report-only  # redo the markdown from the JSON
 
     Writes DIR/derivatives.md (tables) and DIR/derivatives.json (raw numbers). The
     ``--worker`` options are internal: the parent process starts one worker per
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -69,7 +71,7 @@ from _common import (
     run_worker,
     time_call,
 )
-from _derivatives_report import write_report
+from _derivatives_report import consistency, write_report
 
 import mlpgradientflow as mgf
 
@@ -305,6 +307,21 @@ def setup_framework(fw: str, threads: int) -> dict:
 
 
 # -- workers -----------------------------------------------------------------------------
+def engine_source() -> dict:
+    """Where mlpgradientflow is imported from and a hash of its source and compiled files.
+
+    The package is developed while benchmarks run; the report warns when the workers
+    did not all see the same files.
+    """
+    root = Path(mgf.__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and f.suffix in (".py", ".c", ".so"):
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return {"path": str(root), "sha256": h.hexdigest()[:12]}
+
+
 def skip_record(prev: dict | None, cell: Cell) -> dict | None:
     """The skip rule for a peer method at ``cell``, from its record at the previous N."""
     if prev is None:
@@ -339,7 +356,11 @@ def measure(prepare: Callable[[], Prepared], budget: float) -> dict:
 
 
 def framework_worker(fw: str, threads: int, rec: Recorder, quick: bool) -> None:
-    info = {"blas": limit_threads(threads), "affinity": sorted(os.sched_getaffinity(0))}
+    info = {
+        "blas": limit_threads(threads),
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "engine": engine_source(),
+    }
     if fw != "ours":
         cap_memory()
     info.update(setup_framework(fw, threads))
@@ -414,6 +435,8 @@ def syrk_worker(threads: int, rec: Recorder, quick: bool) -> None:
 def memory_worker(rec: Recorder) -> None:
     """Peak RSS of one ``net.hessian(p)`` above the RSS after imports and data creation."""
     limit_threads(1)
+    if "env" not in rec.results:
+        rec.result("env", {"fw": "memory", "threads": 1, "engine": engine_source()})
     din, hidden, n = MEMORY_CELL
     pb = make_problem(Cell(din, hidden, n))
     gc.collect()
@@ -482,6 +505,7 @@ def machine_info() -> dict:
         "versions": versions,
         "git": git,
         "loadavg_start": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
     }
 
 
@@ -489,6 +513,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny grid, short timing budget")
     ap.add_argument("--out", default=str(HERE / "results"), help="results folder")
+    ap.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite derivatives.md from the derivatives.json in --out, measuring nothing",
+    )
     ap.add_argument(
         "--worker", choices=["ours", "torch", "jax", "syrk", "memory"], help=argparse.SUPPRESS
     )
@@ -498,6 +527,11 @@ def main(argv=None) -> int:
     if args.worker:
         worker_main(args)
         return 0
+    out = Path(args.out)
+    if args.report_only:
+        with open(out / "derivatives.json") as f:
+            saved = json.load(f)
+        return finish(out, saved["records"], saved["machine"], saved["summary"]["consistency"])
 
     info = machine_info()
     env, info["openblas_env_removed"] = worker_env()
@@ -513,10 +547,14 @@ def main(argv=None) -> int:
     info["loadavg_end"] = os.getloadavg()
     info["wall_s"] = time.perf_counter() - t_start
     info["quick"] = args.quick
-
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    summary = write_report(out / "derivatives.md", records, info, THREADS)
+    return finish(out, records, info, consistency(records))
+
+
+def finish(out: Path, records: list[dict], info: dict, cons: dict) -> int:
+    """Write derivatives.md and derivatives.json (records without gradient vectors);
+    exit status 1 when the consistency check failed."""
+    summary = write_report(out / "derivatives.md", records, info, THREADS, cons)
     raw = [{k: v for k, v in r.items() if k not in ("grad", "event")} for r in records]
     with open(out / "derivatives.json", "w") as f:
         json.dump({"machine": info, "summary": summary, "records": raw}, f, indent=1)

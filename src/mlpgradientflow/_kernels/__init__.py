@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["available", "activation", "activation_at", "address", "mse_fg", "KINDS"]
+__all__ = ["available", "activation", "activation_at", "address", "mse_fg", "outer_rows", "KINDS"]
 
 #: activation name -> kernel id (activations.c)
 KINDS = {
@@ -34,17 +34,21 @@ def _load():
     try:
         lib = ctypes.CDLL(str(path))
     except OSError:
-        return None, None
+        return None, None, None
     act = lib.mgf_activation
     act.restype = ctypes.c_int
     act.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_long, ctypes.c_long] + [ctypes.c_void_p] * 4
     fg = lib.mgf_mse_fg
     fg.restype = ctypes.c_double
     fg.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 4 + [ctypes.c_long] + [ctypes.c_void_p] * 5
-    return act, fg
+    outer = lib.mgf_outer_rows
+    outer.restype = None
+    L, P = ctypes.c_long, ctypes.c_void_p
+    outer.argtypes = [L, L, L, P, L, P, L, P, L]
+    return act, fg, outer
 
 
-_fn, _fg = _load()
+_fn, _fg, _outer = _load()
 available: bool = _fn is not None
 
 
@@ -63,6 +67,18 @@ def mse_fg(plan, p: int, N: int, X: int, T: int, w, grad, work: int) -> float:
     """Weighted sum of squared errors (and its gradient, added into address ``grad``)
     sample by sample; ``plan`` holds the addresses of (widths, bias, kinds) arrays."""
     return _fg(plan[0], plan[1], plan[2], plan[3], p, N, X, T, w, grad, work)
+
+
+def outer_rows(out: np.ndarray, u: np.ndarray, v: np.ndarray) -> bool:
+    """``out[s, a, i] = u[s, a] * v[s, i]`` with the C kernel when the layouts allow."""
+    if _outer is None or out.dtype != np.float64 or u.dtype != out.dtype or v.dtype != out.dtype:
+        return False
+    n, k, m = out.shape
+    if out.strides[1:] != (8 * m, 8) or u.strides[1] != 8 or v.strides[1] != 8:
+        return False
+    _outer(n, k, m, address(u), u.strides[0] // 8, address(v), v.strides[0] // 8,
+           address(out), out.strides[0] // 8)
+    return True
 
 
 def activation(kind: int, x: np.ndarray, y: np.ndarray, d1, d2) -> bool:

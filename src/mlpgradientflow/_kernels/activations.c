@@ -5,7 +5,8 @@
  * The loops vectorise through glibc's libmvec: the `declare simd` lines below tell the
  * compiler that vector variants of these libm functions exist (glibc's own header only
  * says so under -ffast-math, which would also assume that no value is inf or NaN).
- * target_clones gives an AVX2+FMA version and a baseline one, picked at load time.
+ * target_clones gives an AVX2 version and a baseline one, picked at load time by the CPU's
+ * features.
  */
 #include <math.h>
 #include <stddef.h>
@@ -34,7 +35,7 @@ enum {
 #define SELU_L 1.0507009873554804934193349852946
 #define SELU_A 1.6732632423543772848170429916717
 
-#define CLONES __attribute__((target_clones("arch=haswell", "default")))
+#define CLONES __attribute__((target_clones("avx2", "default")))
 
 /* One row of `cols` entries; d1/d2 may be NULL (not wanted). */
 #define ROW_LOOP(BODY)                                                                 \
@@ -228,4 +229,20 @@ double mgf_mse_fg(int L, const long *widths, const int *bias, const int *kinds,
         }
     }
     return loss;
+}
+
+/* out[s, a, i] = u[s, a] * v[s, i] for s < n, a < k, i < m; rows of out, u, v are ldo,
+ * ldu, ldv apart (the Hessian kernel's outer products of per-sample factors). */
+void mgf_outer_rows(long n, long k, long m, const double *restrict u, long ldu,
+                    const double *restrict v, long ldv, double *restrict out, long ldo)
+{
+    for (long s = 0; s < n; s++) {
+        const double *us = u + s * ldu, *vs = v + s * ldv;
+        double *o = out + s * ldo;
+        for (long a = 0; a < k; a++) {
+            const double c = us[a];
+            #pragma omp simd
+            for (long i = 0; i < m; i++) o[a * m + i] = c * vs[i];
+        }
+    }
 }

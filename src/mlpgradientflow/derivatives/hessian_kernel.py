@@ -41,15 +41,18 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
+from .. import _kernels
+
 __all__ = ["hessian_chunk", "HessianAccumulators", "outer_rows"]
 
 
 def outer_rows(out: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
-    """``out[s, i, j] = u[s, i] * v[s, j]``, looping over the short axis.
-
-    A single broadcast multiply would run NumPy's inner loop over the last axis, which
-    is tiny for small input dimensions (3 for Din = 2 with bias).
+    """``out[s, i, j] = u[s, i] * v[s, j]``: the compiled kernel, or NumPy looping over the
+    short axis (a single broadcast multiply would run NumPy's inner loop over the last
+    axis, which is tiny for small input dimensions: 3 for Din = 2 with bias).
     """
+    if _kernels.outer_rows(out, u, v):
+        return
     k, m = u.shape[1], v.shape[1]
     if m <= 8 and m < k:
         for j in range(m):

@@ -15,7 +15,7 @@ __all__ = ["SmallPlan", "small_plan", "SMALL_WORK"]
 
 #: use the per-sample kernel when N * (sum of layer widths) is at most this (benchmarked:
 #: benchmarks/bench_chunks.py)
-SMALL_WORK = 4096
+SMALL_WORK = 3000
 
 
 class SmallPlan:

@@ -20,7 +20,7 @@ __all__ = ["Workspace", "get_workspace", "chunk_rows", "CHUNK_ELEMENTS"]
 #: of a chunk should stay in the L2 cache (elementwise work is memory-bound otherwise);
 #: the Hessian's (chunk, P) rows want enough rows for an efficient SYRK.
 #: Chosen by benchmark (benchmarks/bench_chunks.py).
-CHUNK_ELEMENTS = {0: 1 << 16, 1: 1 << 16, 2: 1 << 19}
+CHUNK_ELEMENTS = {0: 1 << 17, 1: 1 << 17, 2: 1 << 18}
 MIN_ROWS, MAX_ROWS = 64, 4096
 
 
