@@ -51,7 +51,7 @@ def outer_rows(out: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
     short axis (a single broadcast multiply would run NumPy's inner loop over the last
     axis, which is tiny for small input dimensions: 3 for Din = 2 with bias).
     """
-    if _kernels.outer_rows(out, u, v):
+    if out.size >= 4096 and _kernels.outer_rows(out, u, v):  # below: call overhead wins
         return
     k, m = u.shape[1], v.shape[1]
     if m <= 8 and m < k:
@@ -232,24 +232,18 @@ def finalize_residual(net, H: np.ndarray, acc: HessianAccumulators, alpha) -> No
         kind, l1 = key[0], key[1]
         if kind == "diag":  # per-neuron blocks H[(k, i1), (k, i2)]
             k, m = net.shapes[l1]
-            B = _block(H, net, l1, l1)
-            diag = np.lib.stride_tricks.as_strided(
-                B, shape=(k, m, m), strides=(B.strides[0] + B.strides[2], B.strides[1], B.strides[3])
-            )
             if _layout(net, l1, "diag"):  # (m*m, k)
-                diag += alpha * C.reshape(m, m, k).transpose(2, 0, 1)
+                vals = C.reshape(m, m, k).transpose(2, 0, 1)
             else:  # (m, k*m)
-                diag += alpha * C.reshape(m, k, m).transpose(1, 0, 2)
+                vals = C.reshape(m, k, m).transpose(1, 0, 2)
+            H.ravel()[_scatter_index(net, key)] += alpha * vals
         elif kind == "next":  # H[(k1, i1), (k2, i2 = k1)]
             (k1, m1), (k2, _) = net.shapes[l1], net.shapes[l1 + 1]
-            B = _block(H, net, l1, l1 + 1)
-            sub = np.lib.stride_tricks.as_strided(
-                B, shape=(k1, m1, k2), strides=(B.strides[0] + B.strides[3], B.strides[1], B.strides[2])
-            )
             if _layout(net, l1, "next"):  # (m1*k2, k1)
-                sub += alpha * C.reshape(m1, k2, k1).transpose(2, 0, 1)
+                vals = C.reshape(m1, k2, k1).transpose(2, 0, 1)
             else:  # (k1*m1, k2)
-                sub += alpha * C.reshape(k1, m1, k2)
+                vals = C.reshape(k1, m1, k2)
+            H.ravel()[_scatter_index(net, key)] += alpha * vals
         elif kind == "kron":  # (k1*k2, i1*i2) -> (k1, i1, k2, i2)
             l2 = key[2]
             (k1, m1), (k2, m2) = net.shapes[l1], net.shapes[l2]
@@ -261,6 +255,28 @@ def finalize_residual(net, H: np.ndarray, acc: HessianAccumulators, alpha) -> No
             kp = net.layers[l2 - 1].width
             B = _block(H, net, l1, l2)[:, :, :, :kp]
             B += alpha * C.reshape(k1, kp, m1, k2).transpose(0, 2, 3, 1)
+
+
+def _scatter_index(net, key) -> np.ndarray:
+    """Flat indices into H of the sparse "diag" (k, m, m) and "next" (k1, m1, k2) blocks
+    (cached on the net: they depend on its shapes only)."""
+    cache = net.__dict__.setdefault("_hessian_index", {})
+    idx = cache.get(key)
+    if idx is None:
+        kind, l1 = key
+        P = net.nparams
+        (k, m), o = net.shapes[l1], net.offsets[l1]
+        a = np.arange(k)[:, None, None]
+        i1 = np.arange(m)[None, :, None]
+        if kind == "diag":
+            i2 = np.arange(m)[None, None, :]
+            idx = (o + a * m + i1) * P + (o + a * m + i2)
+        else:
+            (k2, m2), o2 = net.shapes[l1 + 1], net.offsets[l1 + 1]
+            b = np.arange(k2)[None, None, :]
+            idx = (o + a * m + i1) * P + (o2 + b * m2 + a)
+        idx = cache[key] = idx
+    return idx
 
 
 _TRIL: dict = {}
