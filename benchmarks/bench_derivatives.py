@@ -56,7 +56,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -110,11 +109,6 @@ class Cell:
     @property
     def key(self) -> str:
         return f"{self.family}_N{self.n}"
-
-    @property
-    def nparams(self) -> int:
-        widths = (self.din, *self.hidden, 1)
-        return sum((a + 1) * b for a, b in pairwise(widths))
 
 
 def grid(quick: bool) -> list[Cell]:
