@@ -18,11 +18,23 @@ from .net import Net as Net
 from .net import TeacherNet as TeacherNet
 from .net import params as params
 from .net import params2dict as params2dict
+from .train import Adam as Adam
+from .train import Descent as Descent
+from .train import Momentum as Momentum
+from .train import TrainResult as TrainResult
+from .train import load_result as load_result
+from .train import train as train
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Activation",
+    "Adam",
+    "Descent",
+    "Momentum",
+    "TrainResult",
+    "load_result",
+    "train",
     "Net",
     "NonFiniteError",
     "Poly",

@@ -94,8 +94,8 @@ def backward(net, Wb, X: np.ndarray, ws, n: int, order: int, gWb) -> None:
             prev = X if i == 0 else ws.y[i - 1][:n]
             np.matmul(delta.T, prev, out=ws.gW[i])
             gW += ws.gW[i]
-            if gb is not None:
-                np.add.reduce(delta, axis=0, out=ws.gb[i])
+            if gb is not None:  # column sums as a GEMV: add.reduce over axis 0 is 10x slower
+                np.matmul(ws.ones[:n], delta, out=ws.gb[i])
                 gb += ws.gb[i]
         if i == 0:
             break

@@ -56,6 +56,7 @@ class Workspace:
                 for lay, (k, m) in zip(net.layers, net.shapes)
             ]
             self.gb = [np.empty(k, dt) for k in widths]
+            self.ones = np.ones(n, dt)
         if order >= 2:
             self.d2 = [self._const(net, n, i, "d2_const") for i in range(len(widths))]
             self.dd = [np.empty((n, k), dt) for k in widths[:-1]]

@@ -1,0 +1,173 @@
+r"""Phase 1, discrete: gradient descent, momentum, Adam, full batch or minibatches.
+
+A rule is data with two methods (the Optimisers.jl interface): ``init(x) -> state`` and
+``apply(state, x, g) -> (state, dx)``; the update is :math:`x \leftarrow x - dx` with
+:math:`g = \tau \odot \nabla L_{reg}` on the current batch. Any object with these two
+methods can be passed as ``alg``.
+
+Minibatches are reshuffled every epoch (a seeded ``numpy`` generator) and use every
+sample: the last batch of an epoch is shorter when ``batchsize`` does not divide N. The
+loss, the best point and the stopping rules are evaluated on the full data, once per
+epoch (every step for full batches, where it costs nothing). The trajectory holds
+log-spaced iterations (the "time" of discrete dynamics is the iteration count).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .flow import PhaseOutcome
+from .objective import Objective, StopRules
+from .recorder import TrajectoryRecorder
+
+__all__ = ["Descent", "Momentum", "Adam", "discrete_dynamics", "is_rule"]
+
+
+@dataclass
+class Descent:
+    r"""Gradient descent, :math:`dx = \eta g`."""
+
+    eta: float = 0.1
+
+    def init(self, x):
+        return None
+
+    def apply(self, state, x, g):
+        return state, self.eta * g
+
+
+@dataclass
+class Momentum:
+    r"""Heavy ball: :math:`v \leftarrow \rho v + \eta g`, :math:`dx = v`."""
+
+    eta: float = 0.01
+    rho: float = 0.9
+
+    def init(self, x):
+        return np.zeros_like(x)
+
+    def apply(self, v, x, g):
+        v *= self.rho
+        v += self.eta * g
+        return v, v.copy()
+
+
+@dataclass
+class Adam:
+    r"""Adam (Kingma & Ba 2015): bias-corrected first and second moments,
+    :math:`dx = \eta\, \hat m / (\sqrt{\hat v} + \epsilon)`."""
+
+    eta: float = 1e-3
+    beta: tuple[float, float] = field(default=(0.9, 0.999))
+    eps: float = 1e-8
+
+    def init(self, x):
+        return (np.zeros_like(x), np.zeros_like(x), 0)
+
+    def apply(self, state, x, g):
+        m, v, k = state
+        b1, b2 = self.beta
+        k += 1
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        mhat = m / (1 - b1**k)
+        vhat = v / (1 - b2**k)
+        return (m, v, k), self.eta * mhat / (np.sqrt(vhat) + self.eps)
+
+
+def is_rule(alg) -> bool:
+    """True for discrete update rules (objects with ``init`` and ``apply``)."""
+    return callable(getattr(alg, "init", None)) and callable(getattr(alg, "apply", None))
+
+
+class _Batches:
+    """Minibatch nets over reshuffled index sets; each net is built once and refilled."""
+
+    def __init__(self, net, batchsize: int, rng) -> None:
+        from ..net import Net
+
+        N = net.n_samples
+        if not 1 <= batchsize <= N:
+            raise ValueError(f"argument `batchsize` must be in 1..{N}, got {batchsize}")
+        self.net, self.bs, self.rng, self.N = net, batchsize, np.random.default_rng(rng), N
+        sizes = {batchsize, N % batchsize} - {0}
+        X, t, w = net._input, net._target, net._weights
+        self.nets = {
+            s: Net(net, input=X[:s], target=t[:s], weights=None if w is None else w[:s])
+            for s in sizes
+        }
+        self.order = self.rng.permutation(N)
+        self.pos = 0
+
+    def next(self):
+        """The next batch net; True as second value when an epoch has just been completed."""
+        idx = self.order[self.pos : self.pos + self.bs]
+        b = self.nets[len(idx)]
+        src = self.net
+        np.take(src._input, idx, axis=0, out=b._input)
+        np.take(src._target, idx, axis=0, out=b._target)
+        if src._weights is not None:
+            np.take(src._weights, idx, out=b._weights)
+        self.pos += len(idx)
+        epoch_done = self.pos >= self.N
+        if epoch_done:
+            self.order = self.rng.permutation(self.N)
+            self.pos = 0
+        return b, epoch_done
+
+
+def discrete_dynamics(
+    obj: Objective,
+    x0: np.ndarray,
+    rule,
+    stop: StopRules,
+    recorder: TrajectoryRecorder,
+    *,
+    batchsize: int | None = None,
+    rng=None,
+    progress=None,
+) -> PhaseOutcome:
+    """Iterate ``x <- x - dx`` with the rule until a stopping rule fires."""
+    net = obj.net
+    full = batchsize is None or batchsize >= getattr(net, "n_samples", 1)
+    batches = None if full else _Batches(net, int(batchsize), rng)
+    x = np.array(x0, dtype=float, copy=True)
+    state = rule.init(x)
+    it = 0
+    while True:
+        if full:
+            _, g = obj.fg(x)
+            epoch_done = True
+        else:
+            bnet, epoch_done = batches.next()
+            _, g = bnet.fg(x, maxnorm=obj.maxnorm, merge=obj.merge)
+        g *= obj.tau
+        state, dx = rule.apply(state, x, g)
+        x_prev = x
+        x = x - dx
+        it += 1
+        if not np.isfinite(x).all():
+            return PhaseOutcome(x_prev, it - 1, it - 1, "diverged (NaN or Inf)")
+        if epoch_done and not full:
+            obj.fg(x)  # best point and stopping rules on the full data
+        recorder.add_step(it - 1, it, None, x)
+        if progress is not None:
+            progress.update(t=it, loss=obj.best_loss, gnorm=obj.best_gnorm)
+        reason = stop.check(obj, it) if epoch_done else _hard_limits(stop, it)
+        if reason is not None:
+            if full:
+                obj.fg(x)  # the last iterate counts too
+            return PhaseOutcome(x, it, it, reason)
+
+
+def _hard_limits(stop: StopRules, it: int) -> str | None:
+    if stop.elapsed() > stop.maxtime:
+        return f"maxtime > {stop.maxtime:g}s"
+    if it >= stop.maxiterations:
+        return f"maxiterations ≥ {stop.maxiterations}"
+    return None
+

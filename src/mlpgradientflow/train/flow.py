@@ -1,0 +1,93 @@
+"""Phase 1, continuous: follow the gradient flow with an ODE solver, one accepted step at a
+time, checking the stopping rules after every step and recording the trajectory.
+
+If the solver cannot take its first step (some explicit or Rosenbrock solvers fail on
+badly scaled starts), the reference's fallback runs: CVODE BDF with GMRES on
+``[0, 1e-2]``, then the chosen solver restarts from there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .objective import Objective, StopRules
+from .recorder import TrajectoryRecorder
+from .solvers import CVODESolver, FlowProblem, FlowSolver, SolverFailure
+
+__all__ = ["gradient_flow", "PhaseOutcome"]
+
+FALLBACK_T = 1e-2
+
+
+@dataclass
+class PhaseOutcome:
+    """How a phase ended: its last state, time (flow time or iterations), step count."""
+
+    x: np.ndarray
+    t: float
+    iterations: int
+    stopped_by: str
+    message: str = ""
+
+
+def _problem(obj: Objective, rtol, atol, dt, maxT) -> FlowProblem:
+    return FlowProblem(fun=obj.rhs, jac=obj.jac, rtol=rtol, atol=atol, dt=dt, t_bound=maxT)
+
+
+def gradient_flow(
+    obj: Objective,
+    x0: np.ndarray,
+    solver: FlowSolver,
+    stop: StopRules,
+    recorder: TrajectoryRecorder,
+    *,
+    maxT: float = math.inf,
+    rtol: float = 1e-6,
+    atol: float = 1e-6,
+    dt: float | None = None,
+    progress=None,
+    verbosity: int = 1,
+) -> PhaseOutcome:
+    """Integrate dx/dt = -tau * grad L(x) from x0 until a stopping rule fires."""
+    problem = _problem(obj, rtol, atol, dt, maxT)
+    t_start, steps = 0.0, 0
+    solver.start(problem, t_start, x0)
+    try:
+        solver.step()
+    except SolverFailure as err:
+        x1 = _fallback(obj, x0, rtol, atol, maxT, err, verbosity)
+        recorder.add_step(0.0, FALLBACK_T, lambda ts: np.repeat(x1[None], len(ts), 0), x1)
+        t_start = FALLBACK_T
+        solver.start(problem, t_start, x1)
+        solver.step()
+    steps = 1
+    while True:
+        recorder.add_step(solver.t_prev, solver.t, solver.interpolate, solver.y)
+        if progress is not None:
+            progress.update(t=solver.t, loss=obj.best_loss, gnorm=obj.best_gnorm)
+        reason = stop.check(obj, steps, solver.t)
+        if reason is None and solver.t >= maxT:
+            reason = "maxT"
+        if reason is not None:
+            return PhaseOutcome(solver.y.copy(), solver.t, steps, reason)
+        try:
+            solver.step()
+        except SolverFailure as err:
+            return PhaseOutcome(solver.y.copy(), solver.t, steps, "solver failure", str(err))
+        steps += 1
+
+
+def _fallback(obj, x0, rtol, atol, maxT, err, verbosity) -> np.ndarray:
+    """CVODE BDF/GMRES on [0, 1e-2] (the reference's fallback), returning the end state."""
+    if verbosity >= 1:
+        print(f"starting ODE fallback ({err})")
+    fb = CVODESolver(linsolver="gmres")
+    fb.start(_problem(obj, rtol, atol, None, min(maxT, FALLBACK_T)), 0.0, x0)
+    while fb.t < FALLBACK_T:
+        fb.step()
+    if verbosity >= 1:
+        print(f"loss after fallback: {obj.fg(fb.y)[0]:.6g}")
+    return fb.y.copy()

@@ -1,0 +1,153 @@
+r"""What every training phase sees: the regularised loss, its derivatives, the flow's
+right-hand side, the best point so far and the stopping rules.
+
+The gradient flow is
+
+.. math::
+
+    \frac{d\theta}{dt} = -\tau \odot \nabla L_{\mathrm{reg}}(\theta),
+    \qquad L_{\mathrm{reg}} = L + \text{barrier} + \text{merge penalty},
+
+on the **mean** loss :math:`L` (the reference integrates the sum over samples; pass
+``tauinv=N`` to reproduce its time axis). Its Jacobian is
+:math:`-\mathrm{diag}(\tau)\, \nabla^2 L_{\mathrm{reg}}`. Parameters with
+:math:`\tau_i = 0` are frozen: they never move, in any phase.
+
+The best point is the one with the lowest regularised loss among all evaluations
+(including the stages of implicit solvers, which are genuine points of parameter space);
+its gradient norm is the :math:`\infty`-norm of :math:`\nabla L_{\mathrm{reg}}` over the
+free parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Objective", "StopRules"]
+
+
+class Objective:
+    """The regularised mean loss of ``net`` with evaluation counters and best tracking.
+
+    Parameters
+    ----------
+    net : Net-like
+        Anything with ``nparams`` and ``fg``/``fgh`` (or ``loss``/``gradient``/``hessian``)
+        accepting ``maxnorm`` and ``merge`` keywords.
+    maxnorm, merge
+        The regularisers (see :mod:`mlpgradientflow.losses`).
+    tauinv : float or array of shape (P,)
+        Inverse time scales :math:`\\tau`; zeros freeze parameters.
+    """
+
+    def __init__(self, net, maxnorm=math.inf, merge=None, tauinv=1.0) -> None:
+        self.net = net
+        self.P = int(net.nparams)
+        self.maxnorm, self.merge = maxnorm, merge
+        tau = np.asarray(tauinv, dtype=float)
+        if tau.ndim == 0:
+            if not math.isfinite(float(tau)) or float(tau) < 0:
+                raise ValueError(f"argument `tauinv` must be a finite number >= 0, got {float(tau)}")
+            self.tau: float | np.ndarray = float(tau)
+            self.free = None if float(tau) > 0 else np.zeros(self.P, bool)
+        else:
+            if tau.shape != (self.P,):
+                raise ValueError(
+                    f"argument `tauinv` must be a scalar or have shape ({self.P},), got {tau.shape}"
+                )
+            if not np.isfinite(tau).all() or (tau < 0).any():
+                raise ValueError("argument `tauinv` must be finite and >= 0")
+            self.tau = tau.copy()
+            self.free = None if (tau > 0).all() else tau > 0
+        self.n_f = self.n_h = 0
+        self.best_x: np.ndarray | None = None
+        self.best_loss = math.inf
+        self.best_gnorm = math.inf
+        self.k_last_best = 0
+
+    # -- evaluations -----------------------------------------------------------------------
+    def gnorm(self, g: np.ndarray) -> float:
+        """∞-norm of a gradient over the free parameters."""
+        gg = g if self.free is None else g[self.free]
+        return float(np.abs(gg).max()) if gg.size else 0.0
+
+    def _track(self, x, loss, g) -> None:
+        self.n_f += 1
+        if loss < self.best_loss:
+            self.best_loss = loss
+            self.best_x = np.array(x, dtype=float, copy=True)
+            self.best_gnorm = self.gnorm(g)
+            self.k_last_best = self.n_f
+
+    def fg(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Regularised loss and gradient (a new array); updates the best point."""
+        loss, g = self.net.fg(x, maxnorm=self.maxnorm, merge=self.merge)
+        self._track(x, loss, g)
+        return loss, g
+
+    def fgh(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Regularised loss, gradient and Hessian (new arrays); updates the best point."""
+        loss, g, H = self.net.fgh(x, maxnorm=self.maxnorm, merge=self.merge)
+        self.n_h += 1
+        self._track(x, loss, g)
+        return loss, g, H
+
+    # -- the flow ------------------------------------------------------------------------------
+    def rhs(self, t: float, x: np.ndarray) -> np.ndarray:
+        """:math:`-\\tau \\odot \\nabla L_{reg}(x)`, a new array."""
+        _, g = self.fg(x)
+        g *= -self.tau
+        return g
+
+    def jac(self, t: float, x: np.ndarray) -> np.ndarray:
+        """:math:`-\\mathrm{diag}(\\tau) \\nabla^2 L_{reg}(x)`, a new (P, P) array."""
+        _, _, H = self.fgh(x)
+        if np.ndim(self.tau) == 0:
+            H *= -self.tau
+        else:
+            H *= -self.tau[:, None]
+        return H
+
+    def since_best(self) -> int:
+        """Evaluations since the best point last improved (the patience counter)."""
+        return self.n_f - self.k_last_best
+
+
+@dataclass
+class StopRules:
+    """The stopping rules of a phase, checked after every accepted step or iteration.
+
+    Reasons are reported as in the reference: ``"patience (N)"``, ``"maxtime > Xs"``,
+    ``"t > 1e300"``, ``"maxiterations ≥ N"``, ``"minloss ≤ X"``, ``"min_gnorm ≤ X"``.
+    """
+
+    maxtime: float = math.inf
+    maxiterations: int = 10**6
+    patience: int = 10**6
+    minloss: float = 2e-32
+    min_gnorm: float = 1e-15
+
+    def __post_init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def check(self, obj: Objective, iterations: int, t: float | None = None) -> str | None:
+        if obj.since_best() > self.patience:
+            return f"patience ({self.patience})"
+        if self.elapsed() > self.maxtime:
+            return f"maxtime > {self.maxtime:g}s"
+        if t is not None and t > 1e300:
+            return "t > 1e300"
+        if iterations >= self.maxiterations:
+            return f"maxiterations ≥ {self.maxiterations}"
+        if obj.best_loss <= self.minloss:
+            return f"minloss ≤ {self.minloss:g}"
+        if obj.best_gnorm <= self.min_gnorm:
+            return f"min_gnorm ≤ {self.min_gnorm:g}"
+        return None

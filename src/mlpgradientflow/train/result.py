@@ -1,0 +1,182 @@
+"""The result of :func:`~mlpgradientflow.train`, its files, and the reference's result dict.
+
+``res.save(path)`` writes one ``.npz`` file: the arrays, plus the scalars, strings and
+options as a JSON document (entry ``meta``), written to a temporary file and renamed, so
+an interrupted run never leaves half a file. ``load_result(path)`` reads it back exactly
+(floats go through JSON as ``repr``, which round-trips).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from ..io import atomic_write
+
+__all__ = ["TrainResult", "Trajectory", "load_result"]
+
+_ARRAYS = ("x", "init", "ode_x", "loss_curve")
+
+
+@dataclass
+class Trajectory:
+    """Recorded states: ``t`` (T,) flow times (iterations for discrete rules), ``x`` (T, P)."""
+
+    t: np.ndarray
+    x: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`~mlpgradientflow.train` returns; attribute and ``res["key"]`` access.
+
+    Attributes
+    ----------
+    x : ndarray (P,)
+        The best point over all phases (lowest regularised loss).
+    loss : float
+        Mean loss at ``x`` without barrier and merge penalty.
+    gnorm, gnorm_regularized : float
+        :math:`\\|\\nabla L(x)\\|_\\infty` without / with the regularisers (all parameters).
+    init, ode_x : ndarray (P,)
+        The initial point and the best point of phase 1.
+    ode_loss : float
+        The best regularised loss of phase 1.
+    converged : bool
+        True when a phase stopped at a fixed point (``min_gnorm``) or at ``minloss``.
+    ode_stopped_by, optim_stopped_by : str
+        Why each phase ended ("" when it did not run; "interrupted" after Ctrl-C).
+    trajectory : Trajectory
+        ``n_samples_trajectory`` log-spaced times of phase 1 and their states.
+    loss_curve : ndarray (T,)
+        Mean loss (no regularisers) along the trajectory.
+    ode_iterations, optim_iterations : int
+    ode_time_run, optim_time_run, total_time : float
+        Wall-clock seconds.
+    n_gradients, n_hessians : int
+        Evaluations of (loss, gradient) and of Hessians.
+    shapes : list of (k, m)
+        The per-layer parameter shapes, to convert to the reference's dicts.
+    info : dict
+        Everything else worth keeping: solver names, options, layer spec, messages.
+    """
+
+    x: np.ndarray
+    loss: float
+    gnorm: float
+    gnorm_regularized: float
+    init: np.ndarray
+    ode_x: np.ndarray
+    ode_loss: float
+    converged: bool
+    ode_stopped_by: str
+    optim_stopped_by: str
+    trajectory: Trajectory
+    loss_curve: np.ndarray
+    ode_iterations: int = 0
+    optim_iterations: int = 0
+    ode_time_run: float = 0.0
+    optim_time_run: float = 0.0
+    total_time: float = 0.0
+    n_gradients: int = 0
+    n_hessians: int = 0
+    shapes: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self)]
+
+    def __repr__(self) -> str:
+        return (
+            f"TrainResult(loss={self.loss:.6g}, gnorm={self.gnorm:.3g}, converged={self.converged}, "
+            f"ode_stopped_by={self.ode_stopped_by!r}, optim_stopped_by={self.optim_stopped_by!r}, "
+            f"P={self.x.size}, total_time={self.total_time:.3g}s)"
+        )
+
+    # -- files ---------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the result to ``path`` (a ``.npz`` file), atomically."""
+        arrays = {k: np.asarray(getattr(self, k)) for k in _ARRAYS}
+        arrays["trajectory_t"] = self.trajectory.t
+        arrays["trajectory_x"] = self.trajectory.x
+        meta = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in _ARRAYS and f.name != "trajectory"}
+        arrays["meta"] = np.array(json.dumps(meta, default=_jsonable))
+        atomic_write(path, lambda f: np.savez(f, **arrays))
+
+    # -- the reference's format ------------------------------------------------------------------
+    def to_reference_dict(self, net=None) -> dict:
+        """The result as MLPGradientFlow.jl's result dict (``result2dict`` keys).
+
+        Parameters are ``{"w1": M_1, ...}`` with ``M_l = [W_l | b_l]`` as in the reference.
+        ``input``/``target``/``weights`` are added when ``net`` is given (the input
+        without the reference's row of ones).
+        """
+        d = {
+            "loss": self.loss,
+            "converged": self.converged,
+            "optim_stopped_by": self.optim_stopped_by,
+            "ode_stopped_by": self.ode_stopped_by,
+            "total_time": self.total_time,
+            "ode_loss": self.ode_loss,
+            "gnorm": self.gnorm,
+            "gnorm_regularized": self.gnorm_regularized,
+            "init": self._dict(self.init),
+            "x": self._dict(self.x),
+            "ode_x": self._dict(self.ode_x),
+            "ode_time_run": self.ode_time_run,
+            "ode_iterations": self.ode_iterations,
+            "optim_time_run": self.optim_time_run,
+            "optim_iterations": self.optim_iterations,
+            "layerspec": self.info.get("layerspec"),
+            "trajectory": OrderedDict(
+                (float(t), self._dict(x)) for t, x in zip(self.trajectory.t, self.trajectory.x)
+            ),
+            "loss_curve": list(map(float, self.loss_curve)),
+        }
+        if net is not None:
+            for key in ("input", "target", "weights"):
+                val = getattr(net, key, None)
+                if val is not None:
+                    d[key] = np.array(val)
+        return {k: v for k, v in d.items() if v is not None}
+
+    def _dict(self, p) -> dict:
+        out, o = {}, 0
+        for i, (k, m) in enumerate(self.shapes, 1):
+            out[f"w{i}"] = np.array(p[o : o + k * m]).reshape(k, m)
+            o += k * m
+        return out
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, tuple):
+        return list(v)
+    return repr(v)
+
+
+def load_result(path: str | os.PathLike) -> TrainResult:
+    """Read a result written by :meth:`TrainResult.save`."""
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        arrays = {k: z[k] for k in _ARRAYS}
+        traj = Trajectory(z["trajectory_t"], z["trajectory_x"])
+    meta["shapes"] = [tuple(s) for s in meta.get("shapes", [])]
+    return TrainResult(trajectory=traj, **arrays, **meta)

@@ -1,0 +1,59 @@
+"""Gradient-flow solvers, chosen by name or passed as objects (see :mod:`.base`).
+
+==================  ==============================================================
+name                solver
+==================  ==============================================================
+``"cvode_bdf"``     SUNDIALS CVODE BDF, exact Jacobian, dense LU (GMRES above
+                    ``DENSE_MAX`` parameters); the default
+``"cvode_bdf_gmres"``  CVODE BDF with GMRES (no Hessian)
+``"rodas4"``        Rosenbrock order 4(3), exact Jacobian, one LU per step
+``"lsoda"``         SciPy/ODEPACK LSODA, stiff/non-stiff switching
+``"bdf"``           SciPy BDF (NDF), exact Jacobian
+``"radau"``         SciPy Radau IIA order 5, exact Jacobian
+``"rk45"``          SciPy Dormand-Prince 5(4), explicit
+``"dop853"``        SciPy DOP853, explicit order 8
+``"rk4"``           classical RK4 with a fixed step
+==================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from .base import FlowProblem, FlowSolver, SolverFailure
+from .rk4 import RK4
+from .scipy_ivp import ScipySolver
+from .sundials import CVODESolver
+
+__all__ = ["FlowProblem", "FlowSolver", "SolverFailure", "get_solver", "SOLVERS"]
+
+
+def _rodas4():
+    from .rosenbrock import Rodas4
+
+    return Rodas4()
+
+
+SOLVERS = {
+    "cvode_bdf": CVODESolver,
+    "cvode_bdf_gmres": lambda: CVODESolver(linsolver="gmres"),
+    "rodas4": _rodas4,
+    "lsoda": lambda: ScipySolver("lsoda"),
+    "bdf": lambda: ScipySolver("bdf"),
+    "radau": lambda: ScipySolver("radau"),
+    "rk45": lambda: ScipySolver("rk45"),
+    "dop853": lambda: ScipySolver("dop853"),
+    "rk4": RK4,
+}
+
+
+def get_solver(alg) -> FlowSolver:
+    """A fresh solver for a name, or ``alg`` itself when it is a FlowSolver (or its class)."""
+    if isinstance(alg, FlowSolver):
+        return alg
+    if isinstance(alg, type) and issubclass(alg, FlowSolver):
+        return alg()
+    if isinstance(alg, str) and alg.lower() in SOLVERS:
+        return SOLVERS[alg.lower()]()
+    raise ValueError(
+        f"argument `alg`: unknown solver {alg!r}; known names: {', '.join(SOLVERS)}, "
+        "or a FlowSolver, or a discrete rule (Descent, Momentum, Adam)"
+    )

@@ -1,0 +1,87 @@
+"""The interface every gradient-flow solver implements: one accepted step at a time.
+
+The flow loop (``train/flow.py``) calls :meth:`FlowSolver.start` once, then
+:meth:`FlowSolver.step` until a stopping rule fires, and asks
+:meth:`FlowSolver.interpolate` for states inside the last step (the trajectory is
+recorded from this dense output). Stopping rules are checked after every step, so no
+solver needs events or root finding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FlowProblem", "FlowSolver", "SolverFailure", "hermite_interpolate"]
+
+
+class SolverFailure(RuntimeError):
+    """The solver could not take a step (step size underflow, repeated failures, ...)."""
+
+
+@dataclass
+class FlowProblem:
+    """dy/dt = fun(t, y) with Jacobian jac(t, y), as the solvers see it.
+
+    ``fun`` returns a new (P,) array, ``jac`` a new (P, P) array (d fun_i / d y_j).
+    ``dt`` is the initial step (adaptive solvers) or the fixed step (RK4); None lets the
+    solver choose. ``t_bound`` is the end of the time interval (may be inf).
+    """
+
+    fun: Callable[[float, np.ndarray], np.ndarray]
+    jac: Callable[[float, np.ndarray], np.ndarray] | None
+    rtol: float = 1e-6
+    atol: float = 1e-6
+    dt: float | None = None
+    t_bound: float = math.inf
+
+
+class FlowSolver:
+    """Base class: subclasses set ``name`` and ``uses_jacobian`` and implement
+    ``start``, ``step`` and ``interpolate``.
+
+    After ``start``, ``t`` and ``y`` hold the current state; after each ``step``,
+    ``t_prev`` is the start of the step just taken. ``n_steps`` counts accepted steps.
+    """
+
+    name: str = "solver"
+    uses_jacobian: bool = False
+
+    t: float
+    t_prev: float
+    y: np.ndarray
+    n_steps: int = 0
+
+    def start(self, problem: FlowProblem, t0: float, y0: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Advance by one accepted step; raise :class:`SolverFailure` when impossible."""
+        raise NotImplementedError
+
+    def interpolate(self, ts: np.ndarray) -> np.ndarray:
+        """States at times ``ts`` within ``[t_prev, t]``, shape (len(ts), P)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def hermite_interpolate(ts, t0, y0, f0, t1, y1, f1) -> np.ndarray:
+    """Cubic Hermite interpolation between (t0, y0, y0' = f0) and (t1, y1, f1).
+
+    Third-order dense output for one-step methods without a native interpolant.
+    """
+    ts = np.asarray(ts, dtype=float)
+    h = t1 - t0
+    if h == 0:
+        return np.repeat(y1[None], len(ts), axis=0)
+    s = ((ts - t0) / h)[:, None]
+    h00 = (1 + 2 * s) * (1 - s) ** 2
+    h10 = s * (1 - s) ** 2
+    h01 = s * s * (3 - 2 * s)
+    h11 = s * s * (s - 1)
+    return h00 * y0 + h10 * h * f0 + h01 * y1 + h11 * h * f1
