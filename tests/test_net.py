@@ -134,18 +134,3 @@ def test_repr():
     assert "layer 1: 4 neurons, (relu, tanh, tanh, relu), with bias  # 12 parameters" in s
     assert "layer 2: 1 neuron, identity, without bias  # 4 parameters" in s
     assert net.layerspec == [(4, ["relu", "tanh", "tanh", "relu"], True), (1, "identity", False)]
-
-
-def test_demo_writes_results(tmp_path):
-    from mlpgradientflow.cli import main
-
-    assert main(["run", "--out", str(tmp_path), "--name", "t", "--n", "300", "--widths", "2", "4",
-                 "--seeds", "1"]) == 0
-    out = tmp_path / "t"
-    assert (out / "summary.json").exists() and (out / "summary.md").exists()
-    import json
-
-    rows = json.loads((out / "summary.json").read_text())["rows"]
-    teacher_rows = [r for r in rows if r["point"] == "teacher"]
-    assert teacher_rows and teacher_rows[0]["loss"] < 1e-28 and teacher_rows[0]["n_negative"] == 0
-    assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporaries

@@ -125,7 +125,7 @@ def train(
     t_total = time.perf_counter()
     x0 = net.check_params(p0) if hasattr(net, "check_params") else np.asarray(p0, dtype=float)
     x0 = np.array(x0, dtype=float, copy=True)
-    obj = Objective(net, maxnorm, merge, tauinv)
+    obj = Objective(net, maxnorm, merge, tauinv, x0=x0)
     recorder = TrajectoryRecorder(n_samples_trajectory, 0.0, x0)
     if is_rule(alg) and batchsize is not None and not isinstance(batchsize, int | np.integer):
         raise TypeError(f"argument `batchsize` must be an integer, got {batchsize!r}")

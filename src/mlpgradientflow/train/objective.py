@@ -42,9 +42,13 @@ class Objective:
         The regularisers (see :mod:`mlpgradientflow.losses`).
     tauinv : float or array of shape (P,)
         Inverse time scales :math:`\\tau`; zeros freeze parameters.
+    x0 : array (P,), optional
+        The values of frozen parameters. Every evaluation uses them exactly: solvers may
+        let a component whose right-hand side is zero drift by rounding errors (CVODE
+        does), and frozen must mean bitwise unchanged.
     """
 
-    def __init__(self, net, maxnorm=math.inf, merge=None, tauinv=1.0) -> None:
+    def __init__(self, net, maxnorm=math.inf, merge=None, tauinv=1.0, x0=None) -> None:
         self.net = net
         self.P = int(net.nparams)
         self.maxnorm, self.merge = maxnorm, merge
@@ -63,6 +67,10 @@ class Objective:
                 raise ValueError("argument `tauinv` must be finite and >= 0")
             self.tau = tau.copy()
             self.free = None if (tau > 0).all() else tau > 0
+        if self.free is not None:
+            if x0 is None:
+                raise ValueError("frozen parameters (tauinv = 0) need the initial point `x0`")
+            self.x0 = np.array(x0, dtype=float, copy=True)
         self.n_f = self.n_h = 0
         self.best_x: np.ndarray | None = None
         self.best_loss = math.inf
@@ -83,14 +91,19 @@ class Objective:
             self.best_gnorm = self.gnorm(g)
             self.k_last_best = self.n_f
 
+    def _frozen(self, x: np.ndarray) -> np.ndarray:
+        return x if self.free is None else np.where(self.free, x, self.x0)
+
     def fg(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Regularised loss and gradient (a new array); updates the best point."""
+        x = self._frozen(x)
         loss, g = self.net.fg(x, maxnorm=self.maxnorm, merge=self.merge)
         self._track(x, loss, g)
         return loss, g
 
     def fgh(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Regularised loss, gradient and Hessian (new arrays); updates the best point."""
+        x = self._frozen(x)
         loss, g, H = self.net.fgh(x, maxnorm=self.maxnorm, merge=self.merge)
         self.n_h += 1
         self._track(x, loss, g)
