@@ -1,0 +1,68 @@
+"""Distance between two training trajectories (the reference's greedy monotone matching)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+__all__ = ["trajectory_distance"]
+
+
+def _trajectory(obj):
+    if hasattr(obj, "trajectory"):
+        obj = obj.trajectory
+    if hasattr(obj, "t") and hasattr(obj, "x"):
+        return np.asarray(obj.t, float), np.asarray(obj.x, float)
+    t, x = obj
+    return np.asarray(t, float), np.asarray(x, float)
+
+
+def trajectory_distance(trajectory, reference):
+    r"""Distance of each point of ``trajectory`` to a monotonically matched point of ``reference``.
+
+    MLPGradientFlow.jl's semantics: the points of ``trajectory`` are visited in order;
+    for each, the search walks forward along ``reference`` from the previous match while
+    the distance does not increase, and keeps the minimum. The distance is the reference's
+    ``weightnorm`` of the difference, :math:`\|x - x_{ref}\|^2 / (2P)` (half the mean
+    square), not the Euclidean norm. A warning says when the match reaches the end of the
+    reference (the trajectory went further than the reference).
+
+    Parameters
+    ----------
+    trajectory, reference : TrainResult, Trajectory or (t, x)
+        ``x`` of shape (T, P).
+
+    Returns
+    -------
+    dists : ndarray (T,)
+    times : ndarray (T,)
+        Reference times of the matches.
+    indices : ndarray (T,) of int
+        Indices of the matches in the reference.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ref = (np.arange(5.0), np.arange(5.0)[:, None] * np.ones((1, 2)))
+    >>> d, t, i = trajectory_distance((np.arange(3.0), np.array([[0, 0], [2, 2], [3.1, 3.1]])), ref)
+    >>> i.tolist(), t.tolist()
+    ([0, 2, 3], [0.0, 2.0, 3.0])
+    """
+    _, xs = _trajectory(trajectory)
+    tr, xr = _trajectory(reference)
+    P = xr.shape[1]
+    dists, idx = np.empty(len(xs)), np.empty(len(xs), dtype=int)
+    j, warned = 0, False
+    for k, x in enumerate(xs):
+        d = float(((xr[j] - x) ** 2).sum()) / (2 * P)
+        while j + 1 < len(xr):
+            dn = float(((xr[j + 1] - x) ** 2).sum()) / (2 * P)
+            if dn > d:
+                break
+            j, d = j + 1, dn
+        if j == len(xr) - 1 and not warned and k < len(xs) - 1:
+            warnings.warn("trajectory_distance: reached end of reference", stacklevel=2)
+            warned = True
+        dists[k], idx[k] = d, j
+    return dists, tr[idx], idx
