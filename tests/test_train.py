@@ -281,3 +281,17 @@ def test_teacher_student_job(tmp_path):
     rows = json.loads((out / "summary.json").read_text())["rows"]
     assert len(rows) == 2 and all(r["gnorm"] < 1e-8 for r in rows)
     assert mgf.load_result(out / "runs/width3_seed0.npz").x.size == 13
+
+
+def test_batch_gradients_of_an_epoch_average_to_the_full_gradient(small):
+    """Reference test 10 in our conventions: over one epoch, the batch gradients weighted
+    by batch size sum to the full gradient (every sample exactly once)."""
+    from mlpgradientflow.train.discrete import _Batches
+
+    net, p0 = small
+    batches = _Batches(net, 150, rng=0)
+    total, done = np.zeros(net.nparams), False
+    while not done:
+        b, done = batches.next()
+        total += b.n_samples * b.gradient(p0)
+    np.testing.assert_allclose(total / net.n_samples, net.gradient(p0), rtol=1e-12, atol=1e-15)

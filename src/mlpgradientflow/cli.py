@@ -31,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--din", type=int, default=2, help="input dimension")
     run.add_argument("--teacher-width", type=int, default=4, help="teacher hidden width")
     run.add_argument("--activation", default="softplus", help="hidden activation (a name)")
-    run.add_argument("--maxtime-ode", type=float, default=15.0, help="seconds of gradient flow per run")
-    run.add_argument("--maxtime-optim", type=float, default=10.0, help="seconds of Newton per run")
+    run.add_argument("--maxtime-ode", type=float, default=10.0, help="seconds of gradient flow per run")
+    run.add_argument("--maxtime-optim", type=float, default=5.0, help="seconds of Newton per run")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     return ap
 

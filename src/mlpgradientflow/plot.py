@@ -18,14 +18,24 @@ def _axes(ax, figsize=(5, 3.5)):
 
 def plot_loss_curves(results, labels=None, ax=None):
     """Loss against flow time on log-log axes, one line per result (t + 1 on the x axis,
-    so that the start t = 0 is shown)."""
+    so that the start t = 0 is shown). The time axis ends a decade after the last change
+    of any curve: converged flows run on to huge times (CVODE's steps grow without bound
+    once the gradient vanishes) where nothing happens."""
     ax = _axes(ax)
-    for i, res in enumerate(results):
-        t = np.asarray(res.trajectory.t, float)
-        loss = np.maximum(np.asarray(res.loss_curve, float), 1e-33)
-        ax.plot(t + 1.0, loss, label=None if labels is None else labels[i], lw=1.2)
+    curves = [(np.asarray(r.trajectory.t, float), np.maximum(np.asarray(r.loss_curve, float), 1e-33))
+              for r in results]
+    t_end = 10.0
+    for t, loss in curves:
+        moving = np.nonzero(np.abs(loss - loss[-1]) > 1e-6 * loss[-1])[0]
+        if moving.size:
+            t_end = max(t_end, 10 * (t[min(moving[-1] + 1, len(t) - 1)] + 1.0))
+    for i, (t, loss) in enumerate(curves):
+        keep = t + 1.0 <= t_end  # far beyond, matplotlib's log autoscaling overflows
+        ax.plot(t[keep] + 1.0, loss[keep], label=None if labels is None else labels[i], lw=1.2,
+                marker=".", ms=2)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xlim(1.0, t_end)
     ax.set_xlabel("flow time t + 1")
     ax.set_ylabel("loss")
     if labels is not None:
@@ -40,6 +50,9 @@ def plot_spectra(spectra, labels, ax=None, linthresh: float = 1e-8):
         ev = np.asarray(ev, float)
         ax.scatter(ev, np.full(ev.shape, i), s=9, c=np.where(ev < 0, "C3", "C0"))
     ax.set_xscale("symlog", linthresh=linthresh)
+    top = max((np.abs(np.asarray(ev, float)).max() for ev in spectra if len(ev)), default=1.0)
+    neg = any(np.min(ev) < 0 for ev in spectra if len(ev))
+    ax.set_xlim(-2 * top if neg else -linthresh, 2 * top)  # autoscaling symlog overflows
     ax.set_yticks(range(len(spectra)), labels, fontsize=7)
     ax.set_xlabel("Hessian eigenvalue")
     return ax
