@@ -343,3 +343,15 @@ def test_large_preactivations_stay_finite():
         with np.errstate(all="raise"):
             L, g, H = net.fgh(p)
         assert math.isfinite(L) and np.isfinite(g).all() and np.isfinite(H).all(), act
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_hessian_vector_product_is_exact(seed):
+    net, p, rng = random_case(seed)
+    regs = [{}, dict(maxnorm=0.0), dict(merge=(0, (0, net.shapes[0][0] - 1), 0.5))][seed % 3]
+    if regs.get("merge") and net.shapes[0][0] < 2:
+        regs = {}
+    H = net.hessian(p, **regs)
+    for _ in range(2):
+        v = rng.standard_normal(net.nparams)
+        assert_close_rel(net.hvp(p, v, **regs), H @ v, 1e-12, "Hv")

@@ -31,7 +31,14 @@ import math
 
 import numpy as np
 
-__all__ = ["output_step", "softmax_rows", "Regularizer", "make_regularizer"]
+__all__ = [
+    "output_step",
+    "gauss_newton_factor",
+    "curvature_apply",
+    "softmax_rows",
+    "Regularizer",
+    "make_regularizer",
+]
 
 
 def softmax_rows(h: np.ndarray, out: np.ndarray, logp: np.ndarray | None = None) -> None:
@@ -54,8 +61,8 @@ def softmax_rows(h: np.ndarray, out: np.ndarray, logp: np.ndarray | None = None)
 
 def output_step(net, ws, n: int, t: np.ndarray, w: np.ndarray | None, order: int) -> float:
     """Weighted loss sum of a chunk; writes dl/dh into ``ws.delta[-1]`` and, for
-    ``order == 2``, the Gauss–Newton factor :math:`C` into the workspace buffer
-    ``("V", L-1)``, shape (r, n, Dout): rows ``[:ws.r_pos]`` enter with +, the rest with -.
+    ``order == 2``, what the second derivative d^2 l/dh^2 needs into ``ws.e2``
+    (MSE: its diagonal; NLL: the per-sample scale w c).
     """
     if net.loss_type == "nll":
         return _nll_step(net, ws, n, t, w, order)
@@ -83,9 +90,8 @@ def _mse_step(net, ws, n, t, w, order) -> float:
         delta *= w[:, None]
     if order < 2:
         return total
-    dout = net.dout
-    # s = dl/dh^2 per output: 2 w (f'^2 + e f'')
-    s = sq  # reuse: the squared errors are no longer needed
+    # s = d^2 l / dh^2 per output, kept in ws.e2 for the Hessian: 2 w (f'^2 + e f'')
+    s = sq  # the squared errors are no longer needed
     if identity_out:
         s.fill(2.0)
     else:
@@ -94,18 +100,6 @@ def _mse_step(net, ws, n, t, w, order) -> float:
         s *= 2.0
     if w is not None:
         s *= w[:, None]
-    has_neg = bool((s < 0).any()) if not identity_out else False
-    r = 2 * dout if has_neg else dout
-    Vr = ws.buffer(("V", len(net.layers) - 1), (r, n, dout))
-    Vr.fill(0.0)
-    for o in range(dout):
-        so = s[:, o]
-        if has_neg:
-            np.sqrt(np.maximum(so, 0.0), out=Vr[o, :, o])
-            np.sqrt(np.maximum(-so, 0.0), out=Vr[dout + o, :, o])
-        else:
-            np.sqrt(so, out=Vr[o, :, o])
-    ws.r, ws.r_pos = r, dout
     return total
 
 
@@ -136,20 +130,58 @@ def _nll_step(net, ws, n, t, w, order) -> float:
         delta *= w[:, None]
     if order < 2:
         return total
-    dout = net.dout
-    V = ws.buffer(("V", len(net.layers) - 1), (dout, n, dout))  # V[j, s, o] = sqrt(w c a_j) (delta_jo - a_o)
-    scale = a.copy()
-    if c is not None:
-        scale *= c[:, None]
+    scale = ws.e2[:n, 0]  # w c per sample: d^2 l / dh^2 = w c (diag(a) - a a^T)
+    if c is None:
+        scale.fill(1.0)
+    else:
+        np.copyto(scale, c)
     if w is not None:
-        scale *= w[:, None]
-    np.sqrt(scale, out=scale)
-    for j in range(dout):
-        np.negative(a, out=V[j])
-        V[j, :, j] += 1.0
-        V[j] *= scale[:, j : j + 1]
-    ws.r, ws.r_pos = dout, dout
+        scale *= w
     return total
+
+
+def gauss_newton_factor(net, ws, n: int) -> np.ndarray:
+    """Rows C with :math:`\\partial^2\\ell/\\partial h^2 = C_+^\\top C_+ - C_-^\\top C_-` per
+    sample, shape (r, n, Dout): rows ``[:ws.r_pos]`` enter with +, the rest with -.
+
+    Needs :func:`output_step` at order 2 on the same chunk.
+    """
+    dout = net.dout
+    key = ("V", len(net.layers) - 1)
+    if net.loss_type == "nll":  # V[j, s, o] = sqrt(w c a_j) (delta_jo - a_o)
+        a = ws.y[-1][:n]
+        V = ws.buffer(key, (dout, n, dout))
+        root = np.sqrt(a * ws.e2[:n, :1])
+        for j in range(dout):
+            np.negative(a, out=V[j])
+            V[j, :, j] += 1.0
+            V[j] *= root[:, j : j + 1]
+        ws.r = ws.r_pos = dout
+        return V
+    s = ws.e2[:n]
+    has_neg = bool((s < 0).any())
+    r = 2 * dout if has_neg else dout
+    V = ws.buffer(key, (r, n, dout))
+    V.fill(0.0)
+    for o in range(dout):
+        if has_neg:
+            np.sqrt(np.maximum(s[:, o], 0.0), out=V[o, :, o])
+            np.sqrt(np.maximum(-s[:, o], 0.0), out=V[dout + o, :, o])
+        else:
+            np.sqrt(s[:, o], out=V[o, :, o])
+    ws.r, ws.r_pos = r, dout
+    return V
+
+
+def curvature_apply(net, ws, n: int, dh: np.ndarray, out: np.ndarray) -> None:
+    """``out = (d^2 l / dh^2) dh`` per sample (rows), after :func:`output_step` at order 2."""
+    if net.loss_type == "nll":
+        a = ws.y[-1][:n]
+        np.multiply(a, dh, out=out)
+        out -= a * out.sum(axis=1, keepdims=True)
+        out *= ws.e2[:n, :1]
+    else:
+        np.multiply(ws.e2[:n], dh, out=out)
 
 
 class Regularizer:
@@ -194,6 +226,22 @@ class Regularizer:
                 H[ii, jj] -= lam
                 H[jj, ii] -= lam
         return loss
+
+    def apply_hvp(self, p: np.ndarray, v: np.ndarray, hv: np.ndarray) -> None:
+        """Add the regularisers' Hessian times ``v`` into ``hv``."""
+        P = p.shape[0]
+        if math.isfinite(self.maxnorm):
+            ex = float(p @ p) / (2 * P) - self.maxnorm
+            if ex > 0:
+                hv += (2 * ex / P**2) * float(p @ v) * p + (ex * ex / P) * v
+        if self.merge is not None:
+            layer, (i, j), lam = self.merge
+            k, m = self.net.shapes[layer]
+            o = self.net.offsets[layer]
+            si, sj = slice(o + i * m, o + (i + 1) * m), slice(o + j * m, o + (j + 1) * m)
+            d = v[si] - v[sj]
+            hv[si] += lam * d
+            hv[sj] -= lam * d
 
 
 def make_regularizer(net, maxnorm, merge) -> Regularizer:

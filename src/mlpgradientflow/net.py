@@ -366,6 +366,15 @@ class Net:
         """Exact Hessian of :meth:`loss`, a new symmetric (P, P) array (or ``out``)."""
         return self._derivs(p, 2, maxnorm, merge, hess_out=out)[2]
 
+    def hvp(self, p, v, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
+        """Exact Hessian-vector product :math:`\\nabla^2 L(p)\\, v` (about two gradients'
+        cost, no P x P matrix): for large nets, Krylov solvers and Lanczos spectra."""
+        from .derivatives.engine import hessian_vector_product
+
+        p = self.check_params(p)
+        v = self.check_params(v, name="v")
+        return hessian_vector_product(self, p, v, maxnorm, merge, out)
+
     def fg(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None):
         """``(loss, gradient)`` from one pass over the data."""
         return self._derivs(p, 1, maxnorm, merge, grad_out=grad_out)[:2]

@@ -7,11 +7,12 @@ import numpy as np
 from .._validation import check_finite_result
 from ..losses import make_regularizer, output_step, softmax_rows
 from .backprop import backward, forward, weight_views
+from .hvp import hvp_chunk
 from .hessian_kernel import HessianAccumulators, finalize_residual, hessian_chunk, symmetrize_from_upper
 from .small import SMALL_WORK, small_plan
 from .workspace import get_workspace
 
-__all__ = ["evaluate", "forward_output"]
+__all__ = ["evaluate", "forward_output", "hessian_vector_product"]
 
 
 def _out_array(out, shape, dtype, name):
@@ -54,21 +55,13 @@ def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess
     gWb = weight_views(net, g) if g is not None and not small else None
     ws = get_workspace(net, N, order)
     acc = HessianAccumulators(net) if order >= 2 else None
-    X, t, w = net._input, net._target, net._weights
-    total = 0.0
-    chunk = ws.n
+    totals = [0.0]
     # overflow is reported once, as NonFiniteError, instead of as warnings along the way
     with np.errstate(all="ignore"):
-        for s in range(0, N, chunk):
-            e = min(s + chunk, N)
-            n = e - s
-            Xc = X[s:e]
-            forward(net, Wb, Xc, ws, n, order)
-            total += output_step(net, ws, n, t[s:e], None if w is None else w[s:e], order)
-            if order >= 1:
-                backward(net, Wb, Xc, ws, n, order, gWb)
+        for Xc, n in _chunk_passes(net, Wb, ws, order, gWb, totals):
             if order >= 2:
                 hessian_chunk(net, Wb, Xc, ws, n, H, acc, 1.0 / N)
+    total = totals[0]
     if not small:
         loss = total / N
         if g is not None:
@@ -77,6 +70,41 @@ def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess
         finalize_residual(net, H, acc, 1.0 / N)
         symmetrize_from_upper(H)
     return _finish(reg, p, loss, g, H)
+
+
+def _chunk_passes(net, Wb, ws, order: int, gWb, totals: list):
+    """Forward pass, loss and backpropagation over each chunk of samples (the one chunk
+    loop of the engine); yields ``(X_chunk, n)`` for the caller's extra per-chunk work and
+    adds the weighted loss sums into ``totals[0]``."""
+    X, t, w = net._input, net._target, net._weights
+    N = X.shape[0]
+    for s in range(0, N, ws.n):
+        e = min(s + ws.n, N)
+        n = e - s
+        Xc = X[s:e]
+        forward(net, Wb, Xc, ws, n, order)
+        totals[0] += output_step(net, ws, n, t[s:e], None if w is None else w[s:e], order)
+        if order >= 1:
+            backward(net, Wb, Xc, ws, n, order, gWb)
+        yield Xc, n
+
+
+def hessian_vector_product(net, p: np.ndarray, v: np.ndarray, maxnorm, merge, out=None):
+    """Exact :math:`\\nabla^2 L(p)\\, v` without forming the Hessian (see :mod:`.hvp`)."""
+    reg = make_regularizer(net, maxnorm, merge)
+    N = net.n_samples
+    if N == 0 or net._target is None:
+        raise ValueError("no data bound to this net: build it with `input` and `target`")
+    hv = _out_array(out, (net.nparams,), net.dtype, "out")
+    Wb, dWb, hWb = weight_views(net, p), weight_views(net, v), weight_views(net, hv)
+    ws = get_workspace(net, N, 2)
+    with np.errstate(all="ignore"):
+        for Xc, n in _chunk_passes(net, Wb, ws, 2, None, [0.0]):
+            hvp_chunk(net, Wb, dWb, Xc, ws, n, hWb)
+    hv *= 1.0 / N
+    reg.apply_hvp(p, v, hv)
+    check_finite_result(0.0, hv, None)
+    return hv
 
 
 def _finish(reg, p, loss, g, H):

@@ -42,6 +42,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from .. import _kernels
+from ..losses import gauss_newton_factor
 
 __all__ = ["hessian_chunk", "HessianAccumulators", "outer_rows"]
 
@@ -148,9 +149,9 @@ def _layout(net, i, kind) -> bool:
 
 
 def _gauss_newton(net, Ws, ws, n, at, H, acc, alpha) -> None:
+    V = gauss_newton_factor(net, ws, n)
     r, r_pos, P = ws.r, ws.r_pos, net.nparams
     R = ws.buffer("R", (r, n, P))
-    V = ws.buffer(("V", len(net.layers) - 1), (r, n, net.dout))
     for i in range(len(net.layers) - 1, -1, -1):
         k, m = net.shapes[i]
         o = net.offsets[i]

@@ -139,6 +139,16 @@ class Objective:
             H *= -self.tau[:, None]
         return H
 
+    @property
+    def has_hvp(self) -> bool:
+        return callable(getattr(self.net, "hvp", None))
+
+    def jvp(self, t: float, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """:math:`-\\tau \\odot (\\nabla^2 L_{reg}(x)\\, v)` (exact, no Hessian matrix)."""
+        hv = self.net.hvp(self._frozen(x), v, maxnorm=self.maxnorm, merge=self.merge)
+        hv *= -self.tau
+        return hv
+
     def since_best(self) -> int:
         """Evaluations since the best point last improved (the patience counter)."""
         return self.n_f - self.k_last_best

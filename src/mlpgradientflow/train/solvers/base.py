@@ -26,13 +26,15 @@ class SolverFailure(RuntimeError):
 class FlowProblem:
     """dy/dt = fun(t, y) with Jacobian jac(t, y), as the solvers see it.
 
-    ``fun`` returns a new (P,) array, ``jac`` a new (P, P) array (d fun_i / d y_j).
+    ``fun`` returns a new (P,) array, ``jac`` a new (P, P) array (d fun_i / d y_j), ``jvp``
+    (optional) the product ``jac(t, y) @ v`` without forming the matrix.
     ``dt`` is the initial step (adaptive solvers) or the fixed step (RK4); None lets the
     solver choose. ``t_bound`` is the end of the time interval (may be inf).
     """
 
     fun: Callable[[float, np.ndarray], np.ndarray]
     jac: Callable[[float, np.ndarray], np.ndarray] | None
+    jvp: Callable[[float, np.ndarray, np.ndarray], np.ndarray] | None = None
     rtol: float = 1e-6
     atol: float = 1e-6
     dt: float | None = None

@@ -1,12 +1,13 @@
 """SUNDIALS CVODE (variable-order BDF) through scikit-sundae: the default flow solver.
 
 With the exact Jacobian :math:`J = -\\tau \\odot \\nabla^2 L` and a dense LU up to
-``dense_max`` parameters, CVODE follows gradient flows into their stiff end (minima and
+``DENSE_MAX`` parameters, CVODE follows gradient flows into their stiff end (minima and
 saddles) in a few hundred steps and reaches :math:`\\|\\nabla L\\| \\approx 10^{-16}` by
-itself (spec/ecosystem.md §1.1). Above ``dense_max`` it uses GMRES with CVODE's own
-difference-quotient Jacobian-vector products (one gradient each), which avoids forming
-the Hessian. The solver is stepped with ``onestep`` calls; states inside the last step
-come from CVODE's interpolant (``step(t, "normal")`` for a ``t`` already passed).
+itself (spec/ecosystem.md §1.1). Above ``DENSE_MAX`` it uses GMRES, which avoids forming
+the Hessian, with exact Hessian-vector products when the net provides them (``net.hvp``,
+about two gradients each) and CVODE's difference quotients otherwise. The solver is
+stepped with ``onestep`` calls; states inside the last step come from CVODE's
+interpolant (``step(t, "normal")`` for a ``t`` already passed).
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ class CVODESolver(FlowSolver):
             opts.update(linsolver="dense", jacfn=jacfn)
         else:
             opts.update(linsolver="gmres", krylov_dim=self.krylov_dim)
+            if problem.jvp is not None:
+                from sksundae.cvode import CVODEJacTimes
+
+                jvp = problem.jvp
+
+                def jtimes(t, y, yp, v, Jv):
+                    Jv[:] = jvp(t, y, v)
+
+                opts["jactimes"] = CVODEJacTimes(None, jtimes)
         self._s = CVODE(rhsfn, **opts)
         res = self._s.init_step(float(t0), y0)
         if not res.success:
