@@ -9,9 +9,9 @@ import pytest
 import scipy.optimize
 
 import mlpgradientflow as mgf
-from mlpgradientflow.train.linesearch import hager_zhang, satisfies_wolfe
-from mlpgradientflow.train.objective import Objective, StopRules
-from mlpgradientflow.train.optimize import (
+from mlpgradientflow.training.linesearch import hager_zhang, satisfies_wolfe
+from mlpgradientflow.training.objective import Objective, StopRules
+from mlpgradientflow.training.optimize import (
     METHODS,
     NEWTON_MAX_PARAMS,
     OptimizeOutcome,

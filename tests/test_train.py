@@ -15,7 +15,7 @@ import pytest
 from scipy.linalg import expm
 
 import mlpgradientflow as mgf
-from mlpgradientflow.train.solvers import RK4, SolverFailure
+from mlpgradientflow.training.solvers import RK4, SolverFailure
 
 QUIET = dict(verbosity=0)
 
@@ -42,7 +42,7 @@ def test_reference_train_test(small):
     assert res.loss == net.loss(res.x) and res.gnorm == np.abs(net.gradient(res.x)).max()
 
 
-@pytest.mark.parametrize("alg", ["cvode_bdf", "cvode_bdf_gmres", "lsoda", "bdf", "radau", "rodas4"])
+@pytest.mark.parametrize("alg", ["cvode_bdf", "cvode_bdf_gmres", "lsoda", "bdf", "radau", "rodas4", "rodas5"])
 def test_every_implicit_solver_reaches_the_same_minimum(small, alg):
     net, p0 = small
     ref = mgf.train(net, p0, alg="cvode_bdf", maxiterations_optim=0, maxtime_ode=20,
@@ -156,7 +156,7 @@ def test_discrete_rules(small):
 
 
 def test_minibatches_are_shuffled_and_use_every_sample(small, monkeypatch):
-    from mlpgradientflow.train import discrete
+    from mlpgradientflow.training import discrete
 
     net, p0 = small
     X0 = net.input.copy()
@@ -286,7 +286,7 @@ def test_teacher_student_job(tmp_path):
 def test_batch_gradients_of_an_epoch_average_to_the_full_gradient(small):
     """Reference test 10 in our conventions: over one epoch, the batch gradients weighted
     by batch size sum to the full gradient (every sample exactly once)."""
-    from mlpgradientflow.train.discrete import _Batches
+    from mlpgradientflow.training.discrete import _Batches
 
     net, p0 = small
     batches = _Batches(net, 150, rng=0)

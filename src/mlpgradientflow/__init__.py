@@ -18,12 +18,12 @@ from .net import Net as Net
 from .net import TeacherNet as TeacherNet
 from .net import params as params
 from .net import params2dict as params2dict
-from .train import Adam as Adam
-from .train import Descent as Descent
-from .train import Momentum as Momentum
-from .train import TrainResult as TrainResult
-from .train import load_result as load_result
-from .train import train as train
+from .training import Adam as Adam
+from .training import Descent as Descent
+from .training import Momentum as Momentum
+from .training import TrainResult as TrainResult
+from .training import load_result as load_result
+from .training import train as train
 
 __version__ = "0.1.0.dev0"
 

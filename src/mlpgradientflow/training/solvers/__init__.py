@@ -7,6 +7,7 @@ name                solver
                     ``DENSE_MAX`` parameters); the default
 ``"cvode_bdf_gmres"``  CVODE BDF with GMRES (no Hessian)
 ``"rodas4"``        Rosenbrock order 4(3), exact Jacobian, one LU per step
+``"rodas5"``        Rosenbrock order 5(4), exact Jacobian, one LU per step
 ``"lsoda"``         SciPy/ODEPACK LSODA, stiff/non-stiff switching
 ``"bdf"``           SciPy BDF (NDF), exact Jacobian
 ``"radau"``         SciPy Radau IIA order 5, exact Jacobian
@@ -20,22 +21,21 @@ from __future__ import annotations
 
 from .base import FlowProblem, FlowSolver, SolverFailure
 from .rk4 import RK4
+from .rosenbrock import Rodas4, Rodas5
 from .scipy_ivp import ScipySolver
 from .sundials import CVODESolver
 
-__all__ = ["FlowProblem", "FlowSolver", "SolverFailure", "get_solver", "SOLVERS"]
+__all__ = ["FlowProblem", "FlowSolver", "SolverFailure", "get_solver", "SOLVERS", "RK4",
+           "Rodas4", "Rodas5"]
 
 
-def _rodas4():
-    from .rosenbrock import Rodas4
-
-    return Rodas4()
 
 
 SOLVERS = {
     "cvode_bdf": CVODESolver,
     "cvode_bdf_gmres": lambda: CVODESolver(linsolver="gmres"),
-    "rodas4": _rodas4,
+    "rodas4": Rodas4,
+    "rodas5": Rodas5,
     "lsoda": lambda: ScipySolver("lsoda"),
     "bdf": lambda: ScipySolver("bdf"),
     "radau": lambda: ScipySolver("radau"),

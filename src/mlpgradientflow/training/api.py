@@ -68,8 +68,8 @@ def train(
         Initial parameters (not modified).
     alg : str, FlowSolver or rule, default ``"cvode_bdf"``
         Phase-1 dynamics: a solver name (``"cvode_bdf"``, ``"cvode_bdf_gmres"``,
-        ``"rodas4"``, ``"lsoda"``, ``"bdf"``, ``"radau"``, ``"rk45"``, ``"dop853"``,
-        ``"rk4"``), a :class:`~mlpgradientflow.train.solvers.FlowSolver`, or a discrete
+        ``"rodas4"``, ``"rodas5"``, ``"lsoda"``, ``"bdf"``, ``"radau"``, ``"rk45"``, ``"dop853"``,
+        ``"rk4"``), a :class:`~mlpgradientflow.training.solvers.FlowSolver`, or a discrete
         rule (:class:`Descent`, :class:`Momentum`, :class:`Adam`, or any object with
         ``init``/``apply``).
     optim_solver : str, default by size
