@@ -190,37 +190,41 @@ class Regularizer:
     def __init__(self, net, maxnorm: float, merge) -> None:
         self.maxnorm = float(maxnorm)
         self.merge = merge
-        self.net = net
+        self.slices = None
+        if merge is not None:
+            layer, (i, j), self.lam = merge
+            m, o = net.shapes[layer][1], net.offsets[layer]
+            self.slices = (slice(o + i * m, o + (i + 1) * m), slice(o + j * m, o + (j + 1) * m))
 
     @property
     def active(self) -> bool:
         return math.isfinite(self.maxnorm) or self.merge is not None
 
+    def _excess(self, p: np.ndarray) -> float:
+        """:math:`\\nu - c` when the barrier is active, else 0."""
+        if not math.isfinite(self.maxnorm):
+            return 0.0
+        return max(0.0, float(p @ p) / (2 * p.shape[0]) - self.maxnorm)
+
     def apply(self, p: np.ndarray, loss: float, g, H) -> float:
         P = p.shape[0]
-        if math.isfinite(self.maxnorm):
-            nx = float(p @ p) / (2 * P)
-            ex = nx - self.maxnorm
-            if ex > 0:
-                loss += ex**3 / 3
-                if g is not None:
-                    g += (ex * ex / P) * p
-                if H is not None:
-                    H += (2 * ex / P**2) * np.outer(p, p)
-                    H.flat[:: P + 1] += ex * ex / P
-        if self.merge is not None:
-            layer, (i, j), lam = self.merge
-            k, m = self.net.shapes[layer]
-            o = self.net.offsets[layer]
-            si, sj = slice(o + i * m, o + (i + 1) * m), slice(o + j * m, o + (j + 1) * m)
-            d = p[si] - p[sj]
+        ex = self._excess(p)
+        if ex > 0:
+            loss += ex**3 / 3
+            if g is not None:
+                g += (ex * ex / P) * p
+            if H is not None:
+                H += (2 * ex / P**2) * np.outer(p, p)
+                H.flat[:: P + 1] += ex * ex / P
+        if self.slices is not None:
+            si, sj = self.slices
+            lam, d = self.lam, p[si] - p[sj]
             loss += 0.5 * lam * float(d @ d)
             if g is not None:
                 g[si] += lam * d
                 g[sj] -= lam * d
             if H is not None:
-                ii = np.arange(si.start, si.stop)
-                jj = np.arange(sj.start, sj.stop)
+                ii, jj = np.arange(si.start, si.stop), np.arange(sj.start, sj.stop)
                 H[ii, ii] += lam
                 H[jj, jj] += lam
                 H[ii, jj] -= lam
@@ -230,18 +234,14 @@ class Regularizer:
     def apply_hvp(self, p: np.ndarray, v: np.ndarray, hv: np.ndarray) -> None:
         """Add the regularisers' Hessian times ``v`` into ``hv``."""
         P = p.shape[0]
-        if math.isfinite(self.maxnorm):
-            ex = float(p @ p) / (2 * P) - self.maxnorm
-            if ex > 0:
-                hv += (2 * ex / P**2) * float(p @ v) * p + (ex * ex / P) * v
-        if self.merge is not None:
-            layer, (i, j), lam = self.merge
-            k, m = self.net.shapes[layer]
-            o = self.net.offsets[layer]
-            si, sj = slice(o + i * m, o + (i + 1) * m), slice(o + j * m, o + (j + 1) * m)
-            d = v[si] - v[sj]
-            hv[si] += lam * d
-            hv[sj] -= lam * d
+        ex = self._excess(p)
+        if ex > 0:
+            hv += (2 * ex / P**2) * float(p @ v) * p + (ex * ex / P) * v
+        if self.slices is not None:
+            si, sj = self.slices
+            d = self.lam * (v[si] - v[sj])
+            hv[si] += d
+            hv[sj] -= d
 
 
 def make_regularizer(net, maxnorm, merge) -> Regularizer:
