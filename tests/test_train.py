@@ -295,3 +295,14 @@ def test_batch_gradients_of_an_epoch_average_to_the_full_gradient(small):
         b, done = batches.next()
         total += b.n_samples * b.gradient(p0)
     np.testing.assert_allclose(total / net.n_samples, net.gradient(p0), rtol=1e-12, atol=1e-15)
+
+
+def test_an_overflowing_flow_keeps_the_best_point():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 2)) * 3
+    net = mgf.Net([(3, "exp", True), (1, "exp", True)], input=X, target=np.full(50, 1e6))
+    p0 = net.random_params(1) * 0.5
+    res = mgf.train(net, p0, alg=mgf.Descent(1.0), maxiterations_ode=200, maxiterations_optim=0,
+                    **QUIET)
+    assert res.ode_stopped_by.startswith(("failed", "diverged")) and np.isfinite(res.x).all()
+    assert res.loss <= net.loss(p0)

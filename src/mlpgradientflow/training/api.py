@@ -8,13 +8,14 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._validation import NonFiniteError
 from .discrete import discrete_dynamics, is_rule
 from .flow import gradient_flow
 from .objective import Objective, StopRules
 from .progress import Progress
 from .recorder import TrajectoryRecorder
 from .result import TrainResult, Trajectory
-from .solvers import get_solver
+from .solvers import SolverFailure, get_solver
 
 __all__ = ["train"]
 
@@ -55,7 +56,9 @@ def train(
     optimiser until :math:`\|\nabla L_{reg}\|_\infty \le` ``min_gnorm``. The stopping
     rules (patience, wall time, iterations, ``minloss``, ``min_gnorm``, ``maxT``,
     :math:`t > 10^{300}`) are checked after every step. The result is the best point
-    (lowest regularised loss) over all evaluations. Ctrl-C ends training at once and
+    (lowest regularised loss) over all evaluations. A phase that fails (the network
+    overflows, a solver cannot go on) ends with ``"failed: ..."`` as its stop reason and
+    the message in ``res.info``; the best point found so far is kept. Ctrl-C ends training at once and
     returns the best point so far, with ``"interrupted"`` as the stop reason of the phase
     it ended.
 
@@ -204,7 +207,7 @@ def _train(
         ode_stopped_by=ode["stopped_by"],
         optim_stopped_by=opt["stopped_by"],
         trajectory=traj,
-        loss_curve=np.array([net.loss(xi) for xi in traj.x]),
+        loss_curve=np.array([_loss_or_inf(net, xi) for xi in traj.x]),
         ode_iterations=ode["iterations"],
         optim_iterations=opt["iterations"],
         ode_time_run=ode["time"],
@@ -218,6 +221,14 @@ def _train(
     )
 
 
+def _loss_or_inf(net, x) -> float:
+    """The loss along a trajectory; inf where the network overflows (a diverging run)."""
+    try:
+        return float(net.loss(x))
+    except NonFiniteError:
+        return math.inf
+
+
 def _phase(record: dict, name: str, verbosity, interval, obj, run, stop: StopRules) -> bool:
     """Run one phase, filling ``record``; True when it was interrupted (Ctrl-C)."""
     progress = Progress(name, verbosity, interval)
@@ -228,6 +239,8 @@ def _phase(record: dict, name: str, verbosity, interval, obj, run, stop: StopRul
     except KeyboardInterrupt:
         record.update(stopped_by="interrupted")
         interrupted = True
+    except (NonFiniteError, SolverFailure) as err:  # the best point so far stays valid
+        record.update(stopped_by=f"failed: {type(err).__name__}", message=str(err))
     record["time"] = stop.elapsed()
     progress.close(record.get("iterations", 0), obj.best_loss, obj.best_gnorm, record["stopped_by"])
     return interrupted
