@@ -25,6 +25,7 @@ test: $(VENV)/.stamp-test+plot
 
 bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_derivatives.py
+	$(BIN)/python benchmarks/bench_training.py
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/python -m pip install -q ruff

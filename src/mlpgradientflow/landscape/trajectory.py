@@ -25,8 +25,10 @@ def trajectory_distance(trajectory, reference):
     for each, the search walks forward along ``reference`` from the previous match while
     the distance does not increase, and keeps the minimum. The distance is the reference's
     ``weightnorm`` of the difference, :math:`\|x - x_{ref}\|^2 / (2P)` (half the mean
-    square), not the Euclidean norm. A warning says when the match reaches the end of the
-    reference (the trajectory went further than the reference).
+    square), not the Euclidean norm. When a point is matched to the last point of the
+    reference (the trajectory went further than the reference), the comparison stops there
+    with a warning, as in the reference: the returned arrays are then shorter than the
+    trajectory.
 
     Parameters
     ----------
@@ -53,7 +55,7 @@ def trajectory_distance(trajectory, reference):
     tr, xr = _trajectory(reference)
     P = xr.shape[1]
     dists, idx = np.empty(len(xs)), np.empty(len(xs), dtype=int)
-    j, warned = 0, False
+    j = 0
     for k, x in enumerate(xs):
         d = float(((xr[j] - x) ** 2).sum()) / (2 * P)
         while j + 1 < len(xr):
@@ -61,8 +63,9 @@ def trajectory_distance(trajectory, reference):
             if dn > d:
                 break
             j, d = j + 1, dn
-        if j == len(xr) - 1 and not warned and k < len(xs) - 1:
-            warnings.warn("trajectory_distance: reached end of reference", stacklevel=2)
-            warned = True
         dists[k], idx[k] = d, j
+        if j == len(xr) - 1 and k < len(xs) - 1:
+            warnings.warn("trajectory_distance: reached end of reference", stacklevel=2)
+            dists, idx = dists[: k + 1], idx[: k + 1]
+            break
     return dists, tr[idx], idx

@@ -35,7 +35,7 @@ class PhaseOutcome:
 
 def _problem(obj: Objective, rtol, atol, dt, maxT) -> FlowProblem:
     return FlowProblem(fun=obj.rhs, jac=obj.jac, jvp=obj.jvp if obj.has_hvp else None,
-                       rtol=rtol, atol=atol, dt=dt, t_bound=maxT)
+                       fun_jac=obj.rhs_jac, rtol=rtol, atol=atol, dt=dt, t_bound=maxT)
 
 
 def gradient_flow(

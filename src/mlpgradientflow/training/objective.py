@@ -139,6 +139,13 @@ class Objective:
             H *= -self.tau[:, None]
         return H
 
+    def rhs_jac(self, t: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`rhs` and :meth:`jac` at one point, from one ``fgh`` pass."""
+        _, g, H = self.fgh(x)
+        g *= -self.tau
+        H *= -self.tau if np.ndim(self.tau) == 0 else -self.tau[:, None]
+        return g, H
+
     @property
     def has_hvp(self) -> bool:
         return callable(getattr(self.net, "hvp", None))

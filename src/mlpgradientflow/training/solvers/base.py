@@ -27,7 +27,8 @@ class FlowProblem:
     """dy/dt = fun(t, y) with Jacobian jac(t, y), as the solvers see it.
 
     ``fun`` returns a new (P,) array, ``jac`` a new (P, P) array (d fun_i / d y_j), ``jvp``
-    (optional) the product ``jac(t, y) @ v`` without forming the matrix.
+    (optional) the product ``jac(t, y) @ v`` without forming the matrix, ``fun_jac``
+    (optional) both ``fun`` and ``jac`` at one point from one pass (the engine's ``fgh``).
     ``dt`` is the initial step (adaptive solvers) or the fixed step (RK4); None lets the
     solver choose. ``t_bound`` is the end of the time interval (may be inf).
     """
@@ -35,6 +36,7 @@ class FlowProblem:
     fun: Callable[[float, np.ndarray], np.ndarray]
     jac: Callable[[float, np.ndarray], np.ndarray] | None
     jvp: Callable[[float, np.ndarray, np.ndarray], np.ndarray] | None = None
+    fun_jac: Callable[[float, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     rtol: float = 1e-6
     atol: float = 1e-6
     dt: float | None = None

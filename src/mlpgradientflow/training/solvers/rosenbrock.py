@@ -327,7 +327,18 @@ class Rosenbrock(FlowSolver):
         self.nfev += 1
         return self.problem.fun(t, y)
 
+    def _both_here(self) -> None:
+        """f and J at the current point from one pass, when the problem offers it."""
+        if self._f is None and self._J is None and self.problem.fun_jac is not None:
+            self.nfev += 1
+            self.njev += 1
+            f, J = self.problem.fun_jac(self.t, self.y)
+            if not (np.isfinite(f).all() and np.isfinite(J).all()):
+                raise SolverFailure(f"non-finite right-hand side or Jacobian at t = {self.t:g}")
+            self._f, self._J = f, np.asarray(J, dtype=float)
+
     def _f_here(self) -> np.ndarray:
+        self._both_here()
         if self._f is None:
             f = self._fun(self.t, self.y)
             if not np.isfinite(f).all():
@@ -336,6 +347,7 @@ class Rosenbrock(FlowSolver):
         return self._f
 
     def _jac_here(self) -> np.ndarray:
+        self._both_here()
         if self._J is None:
             self.njev += 1
             J = np.asarray(self.problem.jac(self.t, self.y), dtype=float)
