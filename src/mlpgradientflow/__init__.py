@@ -14,6 +14,9 @@ from .derivatives import hessian as hessian
 from .derivatives import hessian_spectrum as hessian_spectrum
 from .derivatives import loss as loss
 from ._validation import NonFiniteError as NonFiniteError
+from . import gaussian as gaussian
+from .gaussian import NetI as NetI
+from .gaussian import gauss_hermite_net as gauss_hermite_net
 from .net import Net as Net
 from .net import TeacherNet as TeacherNet
 from .net import params as params
@@ -36,6 +39,9 @@ __all__ = [
     "load_result",
     "train",
     "Net",
+    "NetI",
+    "gauss_hermite_net",
+    "gaussian",
     "NonFiniteError",
     "Poly",
     "TeacherNet",

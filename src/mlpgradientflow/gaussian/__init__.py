@@ -17,10 +17,14 @@ distribution function :func:`bvn_cdf` / :func:`bvn` with its derivatives.
 from .bvn import Derivs, bvn, bvn_cdf, norm_cdf, norm_pdf
 from .closed_forms import ONE_POINT_ORDER, PAIR_ORDER
 from .expectations import has_closed_form, one_point, two_point
+from .ghnet import gauss_hermite_net
+from .neti import NetI
 from .quadrature import NormalIntegral, PairRule, hermite_rule
 
 __all__ = [
     "Derivs",
+    "NetI",
+    "gauss_hermite_net",
     "NormalIntegral",
     "ONE_POINT_ORDER",
     "PAIR_ORDER",

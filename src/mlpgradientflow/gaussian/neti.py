@@ -1,0 +1,204 @@
+r"""Teacher–student networks on infinite Gaussian data: exact population loss, gradient and
+Hessian.
+
+For :math:`x \sim N(0, I_D)`, a student :math:`s(x) = \sum_i a_i f(w_i\cdot x + b_i) + c` and
+a teacher :math:`t(x) = \sum_l a^*_l f^*(w^*_l\cdot x + b^*_l) + c^*`,
+
+.. math::
+
+    L = E_x[(s(x) - t(x))^2]
+      = \sum_i a_i^2\, \phi\phi_i + 2\sum_{i<j} a_i a_j\, G_{ij}
+        - 2\sum_{i,l} a_i a^*_l\, T_{il} + C_2 + \Delta^2 + 2\Delta\Big(\sum_i a_i\phi_i - C_1\Big),
+
+with :math:`\Delta = c - c^*` (a missing output bias is 0), :math:`\phi_i = E[f(r_iz + b_i)]`,
+:math:`\phi\phi_i = E[f(r_iz + b_i)^2]`, :math:`G_{ij}` and :math:`T_{il}` the two-point
+expectations (:func:`~mlpgradientflow.gaussian.two_point`) at :math:`r_i = \|w_i\|` and the
+cosines :math:`v_{ij} = \cos(w_i, w_j)`, :math:`u_{il} = \cos(w_i, w^*_l)`, and the teacher's
+constants :math:`C_1 = \sum_l a^*_l \phi^*_l` (always: the reference drops it for biasless
+teachers, its bug 9) and :math:`C_2 = E[(t - c^*)^2]`.
+
+Gradient and Hessian follow by the chain rule through :math:`r` and the cosines:
+:math:`\partial r_i/\partial w_i = \hat w_i`, :math:`\partial^2 r_i/\partial w_i^2 =
+(I - \hat w_i\hat w_i^\top)/r_i`, :math:`\partial c_{pq}/\partial w_p = d_p =
+(\hat w_q - c_{pq}\hat w_p)/r_p`, :math:`\partial^2 c_{pq}/\partial w_p^2 = -(\hat w_p
+d_p^\top + d_p\hat w_p^\top)/r_p - c_{pq}(I - \hat w_p\hat w_p^\top)/r_p^2` and
+:math:`\partial^2 c_{pq}/\partial w_p\partial w_q = (I - \hat w_p\hat w_p^\top - \hat w_q
+\hat w_q^\top + c_{pq}\hat w_p\hat w_q^\top)/(r_p r_q)`. Every block of the Hessian between
+incoming vectors is therefore a multiple of the identity plus outer products of the unit
+vectors :math:`\hat w`, which is how it is assembled (no per-pair :math:`D\times D` blocks).
+No :math:`1/\sqrt{1-u^2}` appears, so :math:`|\cos| = 1` (and :math:`D = 1`) is regular. At
+:math:`\|w_i\| = 0` the chain rule divides by zero although the function is smooth there
+(for smooth activations); the derivatives are then the symmetric limit, the mean of the
+values at :math:`w_i = \pm\epsilon e` (error :math:`O(\epsilon^2)`, :math:`\epsilon = 10^{-6}`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..losses import make_regularizer
+from ..net import Net, TeacherNet
+from .expectations import one_point, two_point
+from .neti_assembly import evaluate, unpack
+
+__all__ = ["NetI"]
+
+EPS_ZERO = 1e-6
+
+
+class NetI:
+    """A one-hidden-layer student trained on infinite Gaussian data labelled by ``teacher``.
+
+    Parameters
+    ----------
+    teacher : TeacherNet
+        One hidden layer, one identity output, biases anywhere, one activation per layer.
+    student_layers : sequence of (width, activation, bias)
+        The student's two layers; the output width may be None (= 1).
+
+    Notes
+    -----
+    Has the Net interface used by :func:`~mlpgradientflow.train`: ``nparams``, ``loss``,
+    ``gradient``, ``hessian``, ``fg``, ``fgh``, ``random_params``, ``check_params``,
+    ``unflatten``, and ``net(p, X)`` on concrete inputs. ``n_samples`` is 1: losses are
+    expectations, not means, and flow times need no ``tauinv`` rescaling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> teacher = mgf.TeacherNet([(3, "erf", False), (1, "identity", False)], din=4, rng=0)
+    >>> neti = mgf.NetI(teacher, [(2, "erf", False), (1, "identity", False)])
+    >>> p = neti.random_params(1)
+    >>> L, g, H = neti.fgh(p)
+    >>> H.shape, bool(np.allclose(H, H.T))
+    ((10, 10), True)
+    """
+
+    loss_type = "mse"
+    dtype = np.dtype(np.float64)
+    n_samples = 1
+
+    def __init__(self, teacher: TeacherNet, student_layers, *, method: str = "auto") -> None:
+        if not isinstance(teacher, TeacherNet):
+            raise TypeError(f"argument `teacher` must be a TeacherNet, got {type(teacher).__name__}")
+        _check_architecture("teacher", teacher.net.layers)
+        layers = list(student_layers)
+        if len(layers) == 2 and layers[1][0] is None:
+            layers[1] = (1, *layers[1][1:])
+        self._net = Net(layers, din=teacher.din)
+        _check_architecture("student_layers", self._net.layers)
+        self.teacher, self.method = teacher, method
+        self.layers, self.din = self._net.layers, self._net.din
+        self.shapes, self.offsets, self.nparams = self._net.shapes, self._net.offsets, self._net.nparams
+        self.dout = 1
+        self.f = self.layers[0].activation
+        self._teacher_constants()
+
+    # -- the Net interface -------------------------------------------------------------------
+    def check_params(self, p, name: str = "p") -> np.ndarray:
+        return self._net.check_params(p, name)
+
+    def unflatten(self, p):
+        return self._net.unflatten(p)
+
+    def random_params(self, rng=None, init: str = "glorot_normal") -> np.ndarray:
+        return self._net.random_params(rng, init)
+
+    def __call__(self, p, input) -> np.ndarray:
+        """The student's output on concrete inputs ``input`` (M, Din)."""
+        return self._net(p, input)
+
+    @property
+    def layerspec(self):
+        return self._net.layerspec
+
+    def loss(self, p, *, maxnorm: float = math.inf, merge=None) -> float:
+        return self._derivs(p, 0, maxnorm, merge)[0]
+
+    def gradient(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
+        return _into(out, self._derivs(p, 1, maxnorm, merge)[1])
+
+    def hessian(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
+        return _into(out, self._derivs(p, 2, maxnorm, merge)[2])
+
+    def fg(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None):
+        L, g, _ = self._derivs(p, 1, maxnorm, merge)
+        return L, _into(grad_out, g)
+
+    def fgh(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None, hess_out=None):
+        L, g, H = self._derivs(p, 2, maxnorm, merge)
+        return L, _into(grad_out, g), _into(hess_out, H)
+
+    def __repr__(self) -> str:
+        return "NetI(teacher width {}, {})".format(
+            self.teacher.net.layers[0].width, repr(self._net).replace("Net(", "student: Net(", 1)
+        )
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def _derivs(self, p, order: int, maxnorm, merge):
+        reg = make_regularizer(self._net, maxnorm, merge)
+        p = self.check_params(p)
+        W = self.unflatten(p)[0][:, : self.din]
+        zero = np.linalg.norm(W, axis=1) == 0
+        if zero.any() and order > 0:
+            L, g, H = _symmetric_limit(self, p, zero, order)
+        else:
+            L, g, H = evaluate(self, p, order)
+        if reg.active:
+            L = reg.apply(p, L, g, H)
+        return L, g, H
+
+    def _teacher_constants(self) -> None:
+        t = self.teacher
+        Wt, bt, at, ct = unpack(t.net, t.params)
+        rt = np.linalg.norm(Wt, axis=1)
+        ft = t.net.layers[0].activation
+        self.t_parts = dict(r=rt, b=bt, a=at, c=ct, f=ft,
+                            hat=Wt / np.where(rt > 0, rt, 1.0)[:, None])
+        m = one_point(ft, rt, bt, order=0, method=self.method).value
+        q = one_point(ft, rt, bt, order=0, squared=True, method=self.method).value
+        C2 = float(at**2 @ q)
+        i, j = np.triu_indices(len(rt), 1)
+        if i.size:
+            u = np.clip(np.sum(self.t_parts["hat"][i] * self.t_parts["hat"][j], axis=1), -1, 1)
+            G = two_point(ft, ft, rt[i], bt[i], rt[j], bt[j], u, order=0, method=self.method).value
+            C2 += 2 * float(np.sum(at[i] * at[j] * G))
+        self.C1, self.C2 = float(at @ m), C2
+
+
+def _check_architecture(name, layers) -> None:
+    if len(layers) != 2:
+        raise ValueError(f"argument `{name}`: NetI needs exactly one hidden layer and one output "
+                         f"layer, got {len(layers)} layers")
+    out = layers[1]
+    if out.width != 1 or out.activation.name != "identity":
+        raise ValueError(f"argument `{name}`: NetI needs one identity output, got width "
+                         f"{out.width} with {out.activation_name}")
+    if isinstance(layers[0].activation, tuple):
+        raise ValueError(f"argument `{name}`: NetI does not take per-neuron activations")
+
+
+def _into(out, x):
+    if out is None or x is None:
+        return x
+    out[...] = x
+    return out
+
+
+def _symmetric_limit(neti, p, zero, order):
+    """Derivatives at ||w_i|| = 0: the mean of the values at w_i = +-eps e (e a unit vector)."""
+    q = np.array(p, dtype=float)
+    M1 = neti.unflatten(q)[0]
+    out = []
+    for sign in (1.0, -1.0):
+        M1[zero, : neti.din] = 0.0
+        M1[zero, 0] = sign * EPS_ZERO
+        out.append(evaluate(neti, q, order))
+    L0 = evaluate(neti, p, 0)[0]  # the value itself needs no limit
+    g = 0.5 * (out[0][1] + out[1][1])
+    H = None if order < 2 else 0.5 * (out[0][2] + out[1][2])
+    return L0, g, H
+

@@ -1,0 +1,119 @@
+r"""Assembly of NetI's loss, gradient and Hessian from the Gaussian expectations.
+
+Every term of the loss (see :mod:`.neti`) is :math:`\kappa(a)\, F(x)` with :math:`x` the
+arguments of a one-point (:math:`r_p, b_p`) or two-point (:math:`r_p, b_p, r_q, b_q, c_{pq}`)
+expectation and :math:`\kappa` a product of output weights. Its derivatives with respect
+to an incoming vector are combinations of :math:`\hat w_p` and :math:`\hat w_q` (the
+Jacobian rows :math:`\hat w_p` and :math:`d_p = (\hat w_q - c\,\hat w_p)/r_p`), so each
+term is kept as coefficients on the basis :math:`B = (\hat w_p, \hat w_q)`:
+
+* gradient: :math:`\kappa\, g^\top J_p` (2 coefficients);
+* Hessian block :math:`(w_p, w_q)`: :math:`s\,I + B K B^\top` with
+  :math:`K = \kappa J_p^\top H_x J_q` plus the curvature of :math:`r` and :math:`c`
+  (formulas in :mod:`.neti`), and :math:`s` from the same curvature terms.
+
+The blocks are then written into the flat (P, P) matrix with broadcast outer products, all
+pairs at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .expectations import one_point, two_point
+
+__all__ = ["evaluate", "unpack"]
+
+
+def unpack(net, p):
+    """(W (k, D), b (k,), a (k,), c) of a one-hidden-layer net; missing biases are zeros."""
+    M1, M2 = net.unflatten(np.asarray(p, dtype=float))
+    D, k = net.din, M1.shape[0]
+    W = M1[:, :D]
+    b = M1[:, D] if net.layers[0].bias else np.zeros(k)
+    return W, b, M2[0, :k], float(M2[0, k]) if net.layers[1].bias else 0.0
+
+
+def _jacobians(c, rp, rq):
+    """Per pair, the (5, 2) Jacobians of x = (r_p, b_p, r_q, b_q, c) on the bases of w_p, w_q."""
+    n = c.shape[0]
+    Jp, Jq = np.zeros((n, 5, 2)), np.zeros((n, 5, 2))
+    Jp[:, 0, 0] = 1.0
+    Jp[:, 4, 0], Jp[:, 4, 1] = -c / rp, 1.0 / rp
+    Jq[:, 2, 1] = 1.0
+    Jq[:, 4, 0], Jq[:, 4, 1] = 1.0 / rq, -c / rq
+    return Jp, Jq
+
+
+def evaluate(neti, p, order: int):
+    """(loss, gradient, Hessian) of NetI at checked ``p`` (see the module docstring)."""
+    W, b, a, c = unpack(neti._net, p)
+    k, D = W.shape
+    T = neti.t_parts
+    r = np.linalg.norm(W, axis=1)
+    rs = np.where(r > 0, r, 1.0)
+    hat = W / rs[:, None]
+    f, m = neti.f, neti.method
+    delta = c - T["c"]
+    i, j = np.triu_indices(k, 1)
+    v = np.clip(np.sum(hat[i] * hat[j], axis=1), -1.0, 1.0)
+    it, lt = np.repeat(np.arange(k), len(T["r"])), np.tile(np.arange(len(T["r"])), k)
+    u = np.clip(hat @ T["hat"].T, -1.0, 1.0).ravel()
+    Q = one_point(f, r, b, order=order, squared=True, method=m)
+    M = one_point(f, r, b, order=order, method=m)
+    G = two_point(f, f, r[i], b[i], r[j], b[j], v, order=order, method=m)
+    Tt = two_point(f, T["f"], r[it], b[it], T["r"][lt], T["b"][lt], u, order=order, method=m)
+    kss, kst = 2 * a[i] * a[j], -2 * a[it] * T["a"][lt]
+    loss = (a**2 @ Q.value + kss @ G.value + kst @ Tt.value + neti.C2 + delta**2
+            + 2 * delta * (a @ M.value - neti.C1))
+    if order == 0:
+        return float(loss), None, None
+    gw, gb, ga = np.zeros((k, D)), np.zeros(k), np.zeros(k)
+    gc = 2 * delta + 2 * (a @ M.value - neti.C1)
+    # one-point terms: kappa = a^2 (squared) and 2 delta a (mean)
+    for kap, F, dka in ((a**2, Q, 2 * a), (2 * delta * a, M, 2 * delta * np.ones(k))):
+        gw += (kap * F.grad[:, 0])[:, None] * hat
+        gb += kap * F.grad[:, 1]
+        ga += dka * F.value
+    # pairs: student-student (both sides move) and student-teacher
+    Jp, Jq = _jacobians(v, r[i], r[j])
+    gp = np.einsum("n,nm,nma->na", kss, G.grad, Jp)
+    gq = np.einsum("n,nm,nma->na", kss, G.grad, Jq)
+    _add_vec(gw, i, gp, hat[i], hat[j])
+    _add_vec(gw, j, gq, hat[i], hat[j])
+    np.add.at(gb, i, kss * G.grad[:, 1])
+    np.add.at(gb, j, kss * G.grad[:, 3])
+    np.add.at(ga, i, 2 * a[j] * G.value)
+    np.add.at(ga, j, 2 * a[i] * G.value)
+    Jt, _ = _jacobians(u, r[it], T["r"][lt])
+    gt = np.einsum("n,nm,nma->na", kst, Tt.grad, Jt)
+    _add_vec(gw, it, gt, hat[it], T["hat"][lt])
+    np.add.at(gb, it, kst * Tt.grad[:, 1])
+    np.add.at(ga, it, -2 * T["a"][lt] * Tt.value)
+    g = _flat_gradient(neti, gw, gb, ga, gc)
+    if order == 1:
+        return float(loss), g, None
+    H = _hessian(neti, a, delta, r, rs, hat, (i, j, v, G, kss, Jp, Jq), (it, lt, u, Tt, kst, Jt),
+                 Q, M)
+    return float(loss), g, H
+
+
+def _add_vec(out, idx, coef, e0, e1) -> None:
+    """out[idx] += coef[:, 0] e0 + coef[:, 1] e1 (rows may repeat)."""
+    np.add.at(out, idx, coef[:, :1] * e0 + coef[:, 1:] * e1)
+
+
+def _flat_gradient(neti, gw, gb, ga, gc):
+    net = neti._net
+    g = np.zeros(neti.nparams)
+    M1, M2 = net.unflatten(g)
+    M1[:, : neti.din] = gw
+    if net.layers[0].bias:
+        M1[:, neti.din] = gb
+    M2[0, : len(ga)] = ga
+    if net.layers[1].bias:
+        M2[0, -1] = gc
+    return g
+
+
+from .neti_hessian import _hessian  # noqa: E402  (the Hessian's assembly, its own module)

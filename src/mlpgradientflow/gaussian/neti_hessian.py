@@ -1,0 +1,191 @@
+"""NetI's Hessian: the blocks of :mod:`.neti_assembly` written into the flat (P, P) matrix.
+
+Blocks between incoming vectors are ``s I + B K B^T`` on the unit vectors; blocks between an
+incoming vector and a scalar parameter (hidden bias, output weight, output bias) are
+combinations of unit vectors; scalar-scalar entries are plain numbers. Each unordered pair
+of parameters is written once into ``half`` (diagonal blocks at half weight) and the
+result is ``half + half.T``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["_hessian"]
+
+
+def _own_curvature(kappa, g_r, g_c, c, r, own: int):
+    """Identity coefficient and (n, 2, 2) basis part of kappa (g_r d2r + g_c d2c) in the
+    block of the neuron whose vector is basis entry ``own``."""
+    s = kappa * (g_r / r - g_c * c / r**2)
+    d = np.zeros((c.shape[0], 2))  # d_own = (w_other - c w_own) / r on the basis
+    d[:, own], d[:, 1 - own] = -c / r, 1.0 / r
+    K = np.zeros((c.shape[0], 2, 2))
+    K[:, own, own] -= s
+    t = (kappa * g_c / r)[:, None]
+    K[:, own, :] -= t * d
+    K[:, :, own] -= t * d
+    return s, K
+
+
+class _Blocks:
+    """Coefficients of every block, per neuron (k) and partner (k students, r teachers)."""
+
+    def __init__(self, k: int, r: int) -> None:
+        z = lambda *shape: np.zeros(shape)  # noqa: E731
+        self.s_diag, self.z_own = z(k), z(k)
+        self.zs = {key: z(k, k) for key in ("op", "po", "pp")}
+        self.zt = {key: z(k, r) for key in ("op", "po", "pp")}
+        self.s_off, self.A = z(k, k), z(2, 2, k, k)
+        # (w_i, s_j): own[i, j] w_i + part[i, j] w_j, and for j = i partner sums
+        self.ws = {kind: dict(own=z(k, k), part=z(k, k), ps=z(k, k), pt=z(k, r))
+                   for kind in ("b", "a")}
+        self.wc = z(k)
+        self.bb, self.ba, self.aa = z(k, k), z(k, k), z(k, k)
+        self.bc, self.ac = z(k), z(k)
+
+    def diag(self, i, K, partner, teacher: bool) -> None:
+        """K (n, 2, 2) with the own vector first, added to blocks (i, i)."""
+        np.add.at(self.z_own, i, K[:, 0, 0])
+        z = self.zt if teacher else self.zs
+        for key, (x, y) in (("op", (0, 1)), ("po", (1, 0)), ("pp", (1, 1))):
+            np.add.at(z[key], (i, partner), K[:, x, y])
+
+    def wscalar(self, kind, row, col, vec, first_is_row: bool, partner, teacher=False) -> None:
+        """Add the (w_row, s_col) vector with basis coefficients ``vec`` (n, 2): basis entry 0
+        is w_row when ``first_is_row`` else the partner's vector."""
+        own_c, other_c = (vec[:, 0], vec[:, 1]) if first_is_row else (vec[:, 1], vec[:, 0])
+        d = self.ws[kind]
+        np.add.at(d["own"], (row, col), own_c)
+        same = row == col
+        if teacher:
+            np.add.at(d["pt"], (row[same], partner[same]), other_c[same])
+            return
+        np.add.at(d["ps"], (row[same], partner[same]), other_c[same])
+        np.add.at(d["part"], (row[~same], col[~same]), other_c[~same])
+
+
+def _hessian(neti, a, delta, r, rs, hat, ss, st, Q, M):
+    k, D = hat.shape
+    T = neti.t_parts
+    nt = len(T["r"])
+    B = _Blocks(k, nt)
+    ar = np.arange(k)
+    # one-point terms: kappa = a^2 on E[f^2], kappa = 2 delta a on E[f]
+    for kap, F, dka, dkc in ((a**2, Q, 2 * a, 0 * a), (2 * delta * a, M, 2 * delta + 0 * a, 2 * a)):
+        s = kap * F.grad[:, 0] / rs
+        B.s_diag += s
+        B.z_own += kap * F.hess[:, 0, 0] - s
+        B.ws["b"]["own"][ar, ar] += kap * F.hess[:, 0, 1]
+        B.ws["a"]["own"][ar, ar] += dka * F.grad[:, 0]
+        B.wc += dkc * F.grad[:, 0]
+        B.bb[ar, ar] += kap * F.hess[:, 1, 1]
+        B.ba[ar, ar] += dka * F.grad[:, 1]
+        B.bc += dkc * F.grad[:, 1]
+    B.aa[ar, ar] += 2 * Q.value
+    B.ac += 2 * M.value
+    _pairs_ss(B, a, r, *ss)
+    _pairs_st(B, T, r, *st)
+    return _write(neti, B, hat, T["hat"])
+
+
+def _pairs_ss(B, a, r, i, j, v, G, kap, Jp, Jq) -> None:
+    g, H = G.grad, G.hess
+    HJp, HJq = H @ Jp, H @ Jq
+    Kpp = kap[:, None, None] * np.einsum("nma,nmb->nab", Jp, HJp)
+    Kqq = kap[:, None, None] * np.einsum("nma,nmb->nab", Jq, HJq)
+    Kpq = kap[:, None, None] * np.einsum("nma,nmb->nab", Jp, HJq)
+    sp, Cp = _own_curvature(kap, g[:, 0], g[:, 4], v, r[i], 0)
+    sq, Cq = _own_curvature(kap, g[:, 2], g[:, 4], v, r[j], 1)
+    B.s_diag += np.bincount(i, sp, len(B.s_diag)) + np.bincount(j, sq, len(B.s_diag))
+    B.diag(i, Kpp + Cp, j, False)
+    B.diag(j, (Kqq + Cq)[:, ::-1, ::-1], i, False)  # own vector (w_j) first
+    s_pq = kap * g[:, 4] / (r[i] * r[j])
+    Kpq[:, 0, 0] -= s_pq
+    Kpq[:, 1, 1] -= s_pq
+    Kpq[:, 0, 1] += s_pq * v
+    B.s_off[i, j] += s_pq
+    for x in range(2):
+        for y in range(2):
+            B.A[x, y, i, j] += Kpq[:, x, y]
+    kv = kap[:, None]
+    gJp, gJq = np.einsum("nm,nma->na", g, Jp), np.einsum("nm,nma->na", g, Jq)
+    B.wscalar("b", i, i, kv * HJp[:, 1], True, j)
+    B.wscalar("b", i, j, kv * HJp[:, 3], True, j)
+    B.wscalar("b", j, i, kv * HJq[:, 1], False, i)
+    B.wscalar("b", j, j, kv * HJq[:, 3], False, i)
+    B.wscalar("a", i, i, 2 * a[j][:, None] * gJp, True, j)
+    B.wscalar("a", i, j, 2 * a[i][:, None] * gJp, True, j)
+    B.wscalar("a", j, i, 2 * a[j][:, None] * gJq, False, i)
+    B.wscalar("a", j, j, 2 * a[i][:, None] * gJq, False, i)
+    np.add.at(B.bb, (i, i), kap * H[:, 1, 1])
+    np.add.at(B.bb, (j, j), kap * H[:, 3, 3])
+    np.add.at(B.bb, (i, j), kap * H[:, 1, 3])
+    np.add.at(B.ba, (i, i), 2 * a[j] * g[:, 1])
+    np.add.at(B.ba, (j, j), 2 * a[i] * g[:, 3])
+    np.add.at(B.ba, (i, j), 2 * a[i] * g[:, 1])
+    np.add.at(B.ba, (j, i), 2 * a[j] * g[:, 3])
+    np.add.at(B.aa, (i, j), 2 * G.value)
+
+
+def _pairs_st(B, T, r, it, lt, u, Tt, kap, Jt) -> None:
+    g, H = Tt.grad, Tt.hess
+    HJ = H @ Jt
+    K = kap[:, None, None] * np.einsum("nma,nmb->nab", Jt, HJ)
+    s, C = _own_curvature(kap, g[:, 0], g[:, 4], u, r[it], 0)
+    B.s_diag += np.bincount(it, s, len(B.s_diag))
+    B.diag(it, K + C, lt, True)
+    gJ = np.einsum("nm,nma->na", g, Jt)
+    B.wscalar("b", it, it, kap[:, None] * HJ[:, 1], True, lt, teacher=True)
+    B.wscalar("a", it, it, -2 * T["a"][lt][:, None] * gJ, True, lt, teacher=True)
+    np.add.at(B.bb, (it, it), kap * H[:, 1, 1])
+    np.add.at(B.ba, (it, it), -2 * T["a"][lt] * g[:, 1])
+
+
+def _write(neti, B, hat, that):
+    k, D = hat.shape
+    net = neti._net
+    bias1, bias2 = net.layers[0].bias, net.layers[1].bias
+    m = D + int(bias1)
+    P = neti.nparams
+    half = np.zeros((P, P))
+    H4 = half[: k * m, : k * m].reshape(k, m, k, m)
+    # (w_i, w_j), i < j, at full weight
+    I = np.eye(D)
+    up = np.triu(np.ones((k, k), bool), 1)
+    ww = B.s_off[:, None, :, None] * I[None, :, None, :]
+    ww += B.A[0, 0][:, None, :, None] * (hat[:, :, None] * hat[:, None, :])[:, :, None, :]
+    ww += B.A[0, 1][:, None, :, None] * hat[:, :, None, None] * hat[None, None, :, :]
+    ww += B.A[1, 0][:, None, :, None] * hat.T[None, :, :, None] * hat[:, None, None, :]
+    ww += B.A[1, 1][:, None, :, None] * (hat[:, :, None] * hat[:, None, :]).transpose(1, 0, 2)[None]
+    ww *= up[:, None, :, None]
+    # diagonal blocks at half weight
+    dblk = B.s_diag[:, None, None] * I + B.z_own[:, None, None] * hat[:, :, None] * hat[:, None, :]
+    for z, vecs in ((B.zs, hat), (B.zt, that)):
+        zop, zpo = z["op"] @ vecs, z["po"] @ vecs
+        dblk += hat[:, :, None] * zop[:, None, :] + zpo[:, :, None] * hat[:, None, :]
+        dblk += np.einsum("ip,pd,pe->ide", z["pp"], vecs, vecs)
+    ww[np.arange(k), :, np.arange(k), :] += 0.5 * dblk
+    H4[:, :D, :, :D] = ww
+    o2 = k * m
+    ab = half[: k * m, o2 : o2 + k].reshape(k, m, k)
+    for kind, tgt in (("b", H4[:, :D, :, D] if bias1 else None), ("a", ab[:, :D, :])):
+        if tgt is None:
+            continue
+        d = B.ws[kind]
+        blk = d["own"][:, None, :] * hat[:, :, None] + d["part"][:, None, :] * hat.T[None, :, :]
+        blk[np.arange(k), :, np.arange(k)] += d["ps"] @ hat + d["pt"] @ that
+        tgt[...] = blk
+    if bias2:
+        half[: k * m, o2 + k].reshape(k, m)[:, :D] = B.wc[:, None] * hat
+    diag_half = np.eye(k) * 0.5 + np.triu(np.ones((k, k)), 1)
+    if bias1:
+        H4[:, D, :, D] = (B.bb + np.triu(B.bb.T, 1)) * diag_half  # b_i b_j, i < j, from either side
+        ab[:, D, :] = B.ba
+        if bias2:
+            half[D : k * m : m, o2 + k] = B.bc
+    half[o2 : o2 + k, o2 : o2 + k] = B.aa * diag_half
+    if bias2:
+        half[o2 : o2 + k, o2 + k] = B.ac
+        half[o2 + k, o2 + k] = 1.0
+    return half + half.T
