@@ -148,44 +148,67 @@ def _write(neti, B, hat, that):
     bias1, bias2 = net.layers[0].bias, net.layers[1].bias
     m = D + int(bias1)
     P = neti.nparams
-    half = np.zeros((P, P))
-    H4 = half[: k * m, : k * m].reshape(k, m, k, m)
-    # (w_i, w_j), i < j, at full weight
-    I = np.eye(D)
-    up = np.triu(np.ones((k, k), bool), 1)
-    ww = B.s_off[:, None, :, None] * I[None, :, None, :]
-    ww += B.A[0, 0][:, None, :, None] * (hat[:, :, None] * hat[:, None, :])[:, :, None, :]
-    ww += B.A[0, 1][:, None, :, None] * hat[:, :, None, None] * hat[None, None, :, :]
-    ww += B.A[1, 0][:, None, :, None] * hat.T[None, :, :, None] * hat[:, None, None, :]
-    ww += B.A[1, 1][:, None, :, None] * (hat[:, :, None] * hat[:, None, :]).transpose(1, 0, 2)[None]
-    ww *= up[:, None, :, None]
-    # diagonal blocks at half weight
-    dblk = B.s_diag[:, None, None] * I + B.z_own[:, None, None] * hat[:, :, None] * hat[:, None, :]
-    for z, vecs in ((B.zs, hat), (B.zt, that)):
-        zop, zpo = z["op"] @ vecs, z["po"] @ vecs
-        dblk += hat[:, :, None] * zop[:, None, :] + zpo[:, :, None] * hat[:, None, :]
-        dblk += np.einsum("ip,pd,pe->ide", z["pp"], vecs, vecs)
-    ww[np.arange(k), :, np.arange(k), :] += 0.5 * dblk
-    H4[:, :D, :, :D] = ww
+    H = np.empty((P, P))
+    # blocks (w_i, w_j), j != i: S_ij I + w_i y_ij^T + w_j z_ij^T, with the coefficients of
+    # both orientations (A holds i < j only; block (j, i) is the transpose of block (i, j))
+    A = B.A
+    S = B.s_off + B.s_off.T
+    a00, a01 = A[0, 0] + A[1, 1].T, A[0, 1] + A[0, 1].T
+    a10, a11 = A[1, 0] + A[1, 0].T, A[1, 1] + A[0, 0].T
+    dblk = _diagonal_blocks(B, hat, that)
+    diag = np.arange(D)
+    for i in range(k):
+        row = H[i * m : i * m + D, : k * m].reshape(D, k, m)
+        y = a00[i][:, None] * hat[i] + a01[i][:, None] * hat  # (k, D)
+        z = a10[i][:, None] * hat[i] + a11[i][:, None] * hat
+        w = row[:, :, :D]
+        np.multiply(hat[i][:, None, None], y[None], out=w)
+        w += hat.T[:, :, None] * z[None]
+        w[diag, :, diag] += S[i]
+        w[:, i, :] = dblk[i]
     o2 = k * m
-    ab = half[: k * m, o2 : o2 + k].reshape(k, m, k)
-    for kind, tgt in (("b", H4[:, :D, :, D] if bias1 else None), ("a", ab[:, :D, :])):
-        if tgt is None:
-            continue
+    Hw = H[: k * m].reshape(k, m, P)
+    for kind in ("b", "a") if bias1 else ("a",):
         d = B.ws[kind]
         blk = d["own"][:, None, :] * hat[:, :, None] + d["part"][:, None, :] * hat.T[None, :, :]
         blk[np.arange(k), :, np.arange(k)] += d["ps"] @ hat + d["pt"] @ that
-        tgt[...] = blk
+        rows = slice(D, k * m, m) if kind == "b" else slice(o2, o2 + k)
+        Hw[:, :D, rows] = blk
+        H[rows, : k * m].reshape(k, k, m)[:, :, :D] = blk.transpose(2, 0, 1)
+    scal = np.concatenate([np.arange(k) * m + D] * bias1 + [o2 + np.arange(k)] + [[o2 + k]] * bias2)
+    Hs = _scalar_block(B, k, bias1, bias2)
+    H[np.ix_(scal, scal)] = Hs
     if bias2:
-        half[: k * m, o2 + k].reshape(k, m)[:, :D] = B.wc[:, None] * hat
-    diag_half = np.eye(k) * 0.5 + np.triu(np.ones((k, k)), 1)
+        Hw[:, :D, o2 + k] = B.wc[:, None] * hat
+        H[o2 + k, : k * m].reshape(k, m)[:, :D] = B.wc[:, None] * hat
+    # the blocks agree with their transposes to rounding; make H exactly symmetric
+    H += H.T
+    H *= 0.5
+    return H
+
+
+def _diagonal_blocks(B, hat, that) -> np.ndarray:
+    """Blocks (w_i, w_i), shape (k, D, D)."""
+    D = hat.shape[1]
+    dblk = B.s_diag[:, None, None] * np.eye(D) + B.z_own[:, None, None] * hat[:, :, None] * hat[:, None, :]
+    for z, vecs in ((B.zs, hat), (B.zt, that)):
+        zop, zpo = z["op"] @ vecs, z["po"] @ vecs
+        dblk += hat[:, :, None] * zop[:, None, :] + zpo[:, :, None] * hat[:, None, :]
+        dblk += np.einsum("ip,pd,pe->ide", z["pp"], vecs, vecs, optimize=True)
+    return dblk
+
+
+def _scalar_block(B, k, bias1, bias2) -> np.ndarray:
+    """The symmetric block of the scalar parameters, ordered (b, a, c)."""
+    bb = np.triu(B.bb) + np.triu(B.bb, 1).T  # b_i b_j and a_i a_j were accumulated for i <= j
+    aa = np.triu(B.aa) + np.triu(B.aa, 1).T
+    parts = []
     if bias1:
-        H4[:, D, :, D] = (B.bb + np.triu(B.bb.T, 1)) * diag_half  # b_i b_j, i < j, from either side
-        ab[:, D, :] = B.ba
-        if bias2:
-            half[D : k * m : m, o2 + k] = B.bc
-    half[o2 : o2 + k, o2 : o2 + k] = B.aa * diag_half
+        parts.append([bb, B.ba] + ([B.bc[:, None]] if bias2 else []))
+        parts.append([B.ba.T, aa] + ([B.ac[:, None]] if bias2 else []))
+    else:
+        parts.append([aa] + ([B.ac[:, None]] if bias2 else []))
     if bias2:
-        half[o2 : o2 + k, o2 + k] = B.ac
-        half[o2 + k, o2 + k] = 1.0
-    return half + half.T
+        last = ([B.bc[None, :]] if bias1 else []) + [B.ac[None, :], np.array([[2.0]])]
+        parts.append(last)
+    return np.block(parts)
