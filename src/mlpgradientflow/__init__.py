@@ -15,6 +15,7 @@ from .derivatives import hessian_spectrum as hessian_spectrum
 from .derivatives import loss as loss
 from ._validation import NonFiniteError as NonFiniteError
 from . import gaussian as gaussian
+from . import landscape as landscape
 from .gaussian import NetI as NetI
 from .gaussian import gauss_hermite_net as gauss_hermite_net
 from .net import Net as Net
@@ -42,6 +43,7 @@ __all__ = [
     "NetI",
     "gauss_hermite_net",
     "gaussian",
+    "landscape",
     "NonFiniteError",
     "Poly",
     "TeacherNet",
