@@ -62,7 +62,7 @@ def sweep_chunks(order, sizes, n):
             for e in sizes:
                 workspace.CHUNK_ELEMENTS[order] = e
                 net, p = make_net(din, hidden, n)  # a fresh net: fresh workspaces
-                f = (lambda: net.fg(p)) if order == 1 else (lambda: net.hessian(p))
+                f = (lambda net=net, p=p: net.fg(p)) if order == 1 else (lambda net=net, p=p: net.hessian(p))
                 times.append(best(f))
             rows.append((name, times))
     finally:
@@ -79,9 +79,9 @@ def sweep_small(ns):
             for n in ns:
                 net, p = make_net(din, hidden, n)
                 engine.SMALL_WORK = 10**12
-                t_small = best(lambda: net.fg(p), 0.1)
+                t_small = best(lambda net=net, p=p: net.fg(p), 0.1)
                 engine.SMALL_WORK = 0
-                t_chunk = best(lambda: net.fg(p), 0.1)
+                t_chunk = best(lambda net=net, p=p: net.fg(p), 0.1)
                 cells.append((n * sum(hidden + [1]), t_small, t_chunk))
             rows.append((name, cells))
     finally:

@@ -71,7 +71,7 @@ def main():
         t_mc_h = t_h_small * 50  # linear in N
         err = rel(mc.loss(p), neti.loss(p))
         lines += [
-            "## Student 50, teacher 50, Din = 50, erf, no biases (P = %d)\n" % neti.nparams,
+            f"## Student 50, teacher 50, Din = 50, erf, no biases (P = {neti.nparams})\n",
             "| | loss + gradient | loss + gradient + Hessian | loss error vs NetI |",
             "|---|---:|---:|---:|",
             f"| NetI (exact) | {t_fg * 1e3:.1f} ms | {t_fgh * 1e3:.1f} ms | — |",
@@ -92,11 +92,11 @@ def main():
         rows = []
         for name, net in (("NetI", neti), (f"Gauss–Hermite net ({gh.n_samples} nodes)", gh),
                           ("Monte Carlo, 10^6 samples", mc)):
-            t1, t2 = best(lambda: net.fg(p)), best(lambda: net.fgh(p), least=2)
+            t1, t2 = best(lambda net=net, p=p: net.fg(p)), best(lambda net=net, p=p: net.fgh(p), least=2)
             val = net.fgh(p)
             errs = "—" if net is neti else " / ".join(f"{rel(v, r):.1e}" for v, r in zip(val, ref))
             rows.append(f"| {name} | {t1 * 1e3:.2f} ms | {t2 * 1e3:.2f} ms | {errs} |")
-        lines += ["## Student 4, teacher 3, Din = 2, erf, biases (P = %d)\n" % neti.nparams,
+        lines += [f"## Student 4, teacher 3, Din = 2, erf, biases (P = {neti.nparams})\n",
                   "| | loss + gradient | + Hessian | relative error vs NetI (loss / gradient / Hessian) |",
                   "|---|---:|---:|---:|", *rows, ""]
     text = "\n".join(lines) + "\n"

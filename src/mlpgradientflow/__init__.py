@@ -5,6 +5,9 @@ The pipeline: layer spec -> :class:`Net` -> derivatives (:func:`loss`, :func:`gr
 """
 
 from . import activations as activations
+from . import gaussian as gaussian
+from . import landscape as landscape
+from ._validation import NonFiniteError as NonFiniteError
 from .activations import Activation as Activation
 from .activations import Poly as Poly
 from .derivatives import fg as fg
@@ -13,9 +16,6 @@ from .derivatives import gradient as gradient
 from .derivatives import hessian as hessian
 from .derivatives import hessian_spectrum as hessian_spectrum
 from .derivatives import loss as loss
-from ._validation import NonFiniteError as NonFiniteError
-from . import gaussian as gaussian
-from . import landscape as landscape
 from .gaussian import NetI as NetI
 from .gaussian import gauss_hermite_net as gauss_hermite_net
 from .net import Net as Net

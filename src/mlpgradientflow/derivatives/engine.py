@@ -7,8 +7,13 @@ import numpy as np
 from .._validation import check_finite_result
 from ..losses import make_regularizer, output_step, softmax_rows
 from .backprop import backward, forward, weight_views
+from .hessian_kernel import (
+    HessianAccumulators,
+    finalize_residual,
+    hessian_chunk,
+    symmetrize_from_upper,
+)
 from .hvp import hvp_chunk
-from .hessian_kernel import HessianAccumulators, finalize_residual, hessian_chunk, symmetrize_from_upper
 from .small import SMALL_WORK, small_plan
 from .workspace import get_workspace
 

@@ -65,7 +65,7 @@ class Workspace:
             ]
             # the inputs of each layer with their ones column: (n, k_{l-1} + bias_l)
             self.at = []
-            for lay, (k, m) in zip(net.layers, net.shapes):
+            for lay, (_, m) in zip(net.layers, net.shapes):
                 a = np.empty((n, m), dt)
                 if lay.bias:
                     a[:, -1] = 1.0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
 from ..net import Net
 from .quadrature import NormalIntegral
 
