@@ -283,13 +283,15 @@ def _scatter_index(net, key) -> np.ndarray:
 _TRIL: dict = {}
 
 
-def symmetrize_from_upper(H: np.ndarray, tile: int = 16) -> None:
+def symmetrize_from_upper(H: np.ndarray, tile: int | None = None) -> None:
     """Copy the upper triangle of the square C-contiguous ``H`` into its lower triangle.
 
-    Tiles of 16 columns: transposed copies below the diagonal tile, fancy indexing only
-    inside the small diagonal tiles (measured fastest for P = 41..661).
+    Column tiles: transposed copies below the diagonal tile, fancy indexing only inside the
+    small diagonal tiles. Measured: 16 columns best up to P ~ 250, 64 beyond (P = 661:
+    0.8 ms, P = 2550: 15 ms; ``H += H.T`` takes 3 and 99 ms).
     """
     P = H.shape[0]
+    tile = tile or (16 if P <= 256 else 64)
     for b0 in range(0, P, tile):
         b1 = min(b0 + tile, P)
         H[b1:, b0:b1] = H[b0:b1, b1:].T

@@ -130,15 +130,15 @@ class NetI:
         return _into(out, self._derivs(p, 1, maxnorm, merge)[1])
 
     def hessian(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
-        return _into(out, self._derivs(p, 2, maxnorm, merge)[2])
+        return self._derivs(p, 2, maxnorm, merge, out)[2]
 
     def fg(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None):
         L, g, _ = self._derivs(p, 1, maxnorm, merge)
         return L, _into(grad_out, g)
 
     def fgh(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None, hess_out=None):
-        L, g, H = self._derivs(p, 2, maxnorm, merge)
-        return L, _into(grad_out, g), _into(hess_out, H)
+        L, g, H = self._derivs(p, 2, maxnorm, merge, hess_out)
+        return L, _into(grad_out, g), H
 
     def __repr__(self) -> str:
         return "NetI(teacher width {}, {})".format(
@@ -146,15 +146,16 @@ class NetI:
         )
 
     # -- evaluation ------------------------------------------------------------------------------
-    def _derivs(self, p, order: int, maxnorm, merge):
+    def _derivs(self, p, order: int, maxnorm, merge, hess_out=None):
         reg = make_regularizer(self._net, maxnorm, merge)
         p = self.check_params(p)
         W = self.unflatten(p)[0][:, : self.din]
         zero = np.linalg.norm(W, axis=1) == 0
         if zero.any() and order > 0:
             L, g, H = _symmetric_limit(self, p, zero, order)
+            H = _into(hess_out, H)
         else:
-            L, g, H = evaluate(self, p, order)
+            L, g, H = evaluate(self, p, order, hess_out)
         if reg.active:
             L = reg.apply(p, L, g, H)
         return L, g, H

@@ -45,8 +45,10 @@ def _jacobians(c, rp, rq):
     return Jp, Jq
 
 
-def evaluate(neti, p, order: int):
-    """(loss, gradient, Hessian) of NetI at checked ``p`` (see the module docstring)."""
+def evaluate(neti, p, order: int, hess_out=None):
+    """(loss, gradient, Hessian) of NetI at checked ``p`` (see the module docstring); the
+    Hessian is written into ``hess_out`` when given (reusing it avoids the page faults of a
+    fresh P x P array)."""
     W, b, a, c = unpack(neti._net, p)
     k, D = W.shape
     T = neti.t_parts
@@ -94,7 +96,7 @@ def evaluate(neti, p, order: int):
     if order == 1:
         return float(loss), g, None
     H = _hessian(neti, a, delta, r, rs, hat, (i, j, v, G, kss, Jp, Jq), (it, lt, u, Tt, kst, Jt),
-                 Q, M)
+                 Q, M, hess_out)
     return float(loss), g, H
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..derivatives.hessian_kernel import symmetrize_from_upper
+
 __all__ = ["_hessian"]
 
 
@@ -65,7 +67,7 @@ class _Blocks:
         np.add.at(d["part"], (row[~same], col[~same]), other_c[~same])
 
 
-def _hessian(neti, a, delta, r, rs, hat, ss, st, Q, M):
+def _hessian(neti, a, delta, r, rs, hat, ss, st, Q, M, out=None):
     k, D = hat.shape
     T = neti.t_parts
     nt = len(T["r"])
@@ -86,7 +88,7 @@ def _hessian(neti, a, delta, r, rs, hat, ss, st, Q, M):
     B.ac += 2 * M.value
     _pairs_ss(B, a, r, *ss)
     _pairs_st(B, T, r, *st)
-    return _write(neti, B, hat, T["hat"])
+    return _write(neti, B, hat, T["hat"], out)
 
 
 def _pairs_ss(B, a, r, i, j, v, G, kap, Jp, Jq) -> None:
@@ -142,13 +144,13 @@ def _pairs_st(B, T, r, it, lt, u, Tt, kap, Jt) -> None:
     np.add.at(B.ba, (it, it), -2 * T["a"][lt] * g[:, 1])
 
 
-def _write(neti, B, hat, that):
+def _write(neti, B, hat, that, out=None):
     k, D = hat.shape
     net = neti._net
     bias1, bias2 = net.layers[0].bias, net.layers[1].bias
     m = D + int(bias1)
     P = neti.nparams
-    H = np.empty((P, P))
+    H = np.empty((P, P)) if out is None else out
     # blocks (w_i, w_j), j != i: S_ij I + w_i y_ij^T + w_j z_ij^T, with the coefficients of
     # both orientations (A holds i < j only; block (j, i) is the transpose of block (i, j))
     A = B.A
@@ -182,8 +184,7 @@ def _write(neti, B, hat, that):
         Hw[:, :D, o2 + k] = B.wc[:, None] * hat
         H[o2 + k, : k * m].reshape(k, m)[:, :D] = B.wc[:, None] * hat
     # the blocks agree with their transposes to rounding; make H exactly symmetric
-    H += H.T
-    H *= 0.5
+    symmetrize_from_upper(H)
     return H
 
 
