@@ -26,6 +26,7 @@ test: $(VENV)/.stamp-test+plot
 bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_derivatives.py
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_neti.py
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/python -m pip install -q ruff
