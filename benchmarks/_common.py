@@ -20,9 +20,11 @@ Workers (:func:`run_worker`, :class:`Recorder`)
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -199,3 +201,36 @@ def run_worker(script: Path, args: list[str], jsonl: Path, env: dict) -> list[di
                 f.write(json.dumps(rec) + "\n")
         print(f"  worker {' '.join(args)} died ({proc.returncode}); restarting", flush=True)
     raise RuntimeError(f"worker {args} kept dying")
+
+
+def machine_info(packages) -> dict:
+    """CPU, memory, platform, versions of ``packages``, git state and load, for a report."""
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    versions = {}
+    for pkg in packages:
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    git = subprocess.run(
+        ["git", "-C", str(Path(__file__).parent), "describe", "--always", "--dirty"],
+        capture_output=True, text=True,
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem_kib / 2**20,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+        "git": git,
+        "loadavg_start": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }

@@ -46,11 +46,8 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import importlib.metadata
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -66,6 +63,7 @@ from _common import (
     current_rss,
     is_oom,
     limit_threads,
+    machine_info,
     peak_rss,
     run_worker,
     time_call,
@@ -475,34 +473,6 @@ def worker_env() -> tuple[dict, dict]:
     return env, removed
 
 
-def machine_info() -> dict:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem_kib = int(f.readline().split()[1])
-    versions = {}
-    for pkg in ("mlpgradientflow", "numpy", "scipy", "torch", "jax", "jaxlib", "threadpoolctl"):
-        versions[pkg] = importlib.metadata.version(pkg)
-    git = subprocess.run(
-        ["git", "-C", str(HERE), "describe", "--always", "--dirty"], capture_output=True, text=True
-    ).stdout.strip()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": mem_kib / 2**20,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "versions": versions,
-        "git": git,
-        "loadavg_start": os.getloadavg(),
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-    }
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny grid, short timing budget")
@@ -527,7 +497,7 @@ def main(argv=None) -> int:
             saved = json.load(f)
         return finish(out, saved["records"], saved["machine"], saved["summary"]["consistency"])
 
-    info = machine_info()
+    info = machine_info(("mlpgradientflow", "numpy", "scipy", "torch", "jax", "jaxlib", "threadpoolctl"))
     env, info["openblas_env_removed"] = worker_env()
     t_start = time.perf_counter()
     records = []

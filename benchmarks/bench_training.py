@@ -81,12 +81,9 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import importlib.metadata
 import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -94,7 +91,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import Recorder, run_worker, time_call
+from _common import Recorder, machine_info, run_worker, time_call
 from _training_report import write_report
 
 HERE = Path(__file__).resolve().parent
@@ -777,37 +774,6 @@ def worker_env() -> tuple[dict, dict]:
     return env, removed
 
 
-def machine_info() -> dict:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem_kib = int(f.readline().split()[1])
-    versions = {}
-    for pkg in ("mlpgradientflow", "numpy", "scipy", "torch", "scikit-sundae", "threadpoolctl"):
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
-    git = subprocess.run(
-        ["git", "-C", str(HERE), "describe", "--always", "--dirty"], capture_output=True, text=True
-    ).stdout.strip()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": mem_kib / 2**20,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "versions": versions,
-        "git": git,
-        "loadavg_start": os.getloadavg(),
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-    }
-
-
 def peer_levels(records: list[dict]) -> dict:
     """Per seed, the best ||g||inf each peer reached (the level ours is timed to)."""
     out: dict = {}
@@ -904,7 +870,7 @@ def main(argv=None) -> int:
         return 0
 
     cfg = config(args)
-    info = machine_info()
+    info = machine_info(("mlpgradientflow", "numpy", "scipy", "torch", "scikit-sundae", "threadpoolctl"))
     info["argv"] = list(sys.argv[1:] if argv is None else argv)
     env, info["openblas_env_removed"] = worker_env()
     t_start = time.perf_counter()
