@@ -22,6 +22,9 @@ from .net import Net as Net
 from .net import TeacherNet as TeacherNet
 from .net import params as params
 from .net import params2dict as params2dict
+from .parallel import FailedRun as FailedRun
+from .parallel import load_results as load_results
+from .parallel import train_many as train_many
 from .training import Adam as Adam
 from .training import Descent as Descent
 from .training import Momentum as Momentum
@@ -35,9 +38,11 @@ __all__ = [
     "Activation",
     "Adam",
     "Descent",
+    "FailedRun",
     "Momentum",
     "TrainResult",
     "load_result",
+    "load_results",
     "train",
     "Net",
     "NetI",

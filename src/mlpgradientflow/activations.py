@@ -548,6 +548,11 @@ def _registry(*acts: Activation) -> dict[str, Activation]:
     return {a.name: a for a in acts}
 
 
+def _builtin_reduce(self):
+    # built-in activations unpickle as the registry's singletons (code relies on identity)
+    return (get_activation, (self.name,))
+
+
 ACTIVATIONS: dict[str, Activation] = _registry(
     _Identity(),
     _ReLU(),
@@ -566,6 +571,8 @@ ACTIVATIONS: dict[str, Activation] = _registry(
     _Softmax(),
 )
 _ALIASES = {"tanh_fast": "tanh", "erf": "sigmoid2", "linear": "identity"}
+for _act in ACTIVATIONS.values():
+    type(_act).__reduce__ = _builtin_reduce
 
 
 def get_activation(act: str | Activation) -> Activation:

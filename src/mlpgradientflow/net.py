@@ -163,6 +163,17 @@ class Net:
         self._bind(layers, input, target, weights, din, loss)
         self._workspaces: dict = {}
 
+    # Caches hold workspaces and, for the compiled kernels, raw memory addresses: never
+    # pickle them (a process that unpickles a net builds its own).
+    _CACHES = ("_workspaces", "_small_plan", "_hessian_index")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._CACHES}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._workspaces = {}
+
     # -- construction -------------------------------------------------------------------
     def _bind(self, layers, input, target, weights, din, loss) -> None:
         if input is not None:
