@@ -21,6 +21,7 @@ tasks of a lost worker on the others by itself.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -107,7 +108,8 @@ def train_many(
     executor : None, "processes", int, concurrent.futures.Executor, or dask Client
         ``None``: one after the other in this process. ``"processes"`` or an int: a local
         process pool (all cores, or that many), each worker with ``blas_threads`` BLAS
-        threads. An Executor: its ``submit`` (nets travel with every task). A
+        threads. An Executor: its ``submit``, with a fresh copy of the net per task (nets
+        travel with every task; thread pools are safe). A
         ``dask.distributed.Client`` (the ``dask`` extra): nets scattered to all workers once;
         works the same on a laptop's ``LocalCluster`` and on a SLURM cluster through
         dask-jobqueue.
@@ -185,8 +187,10 @@ def _execute(executor, nets, keys, inits, todo, options, paths, blas_threads):
             yield from _collect(futures)
         return
     if isinstance(executor, Executor):
-        futures = {executor.submit(_run, i, nets[keys[i]], inits[i], options, path(i)): i
-                   for i in todo}
+        # A net's workspaces are scratch memory: threads must not share them. A shallow copy
+        # shares the data and drops the caches (see Net.__getstate__).
+        futures = {executor.submit(_run, i, copy.copy(nets[keys[i]]), inits[i], options,
+                                   path(i)): i for i in todo}
         yield from _collect(futures)
         return
     raise TypeError(
