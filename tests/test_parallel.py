@@ -59,7 +59,8 @@ def test_dask_local_cluster_equals_sequential(problem):
     seq = mgf.train_many(net, inits, progress=False, **OPTS)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        _same(mgf.train_many(net, inits, executor=client, progress=False, **OPTS), seq)
+        for _ in range(3):  # repeated calls on one client (scattered data keys must not clash)
+            _same(mgf.train_many(net, inits, executor=client, progress=False, **OPTS), seq)
 
 
 def test_several_nets_and_weights_survive_the_trip(problem):

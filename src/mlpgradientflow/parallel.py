@@ -223,7 +223,9 @@ def _is_dask_client(x) -> bool:
 def _dask(client, nets, keys, inits, todo, options, path):
     from distributed import as_completed as dask_completed
 
-    scattered = client.scatter(nets, broadcast=True)
+    # hash=False: a content key would be shared with an earlier call whose release may
+    # delete the data under this one ("Could not find data").
+    scattered = client.scatter(nets, broadcast=True, hash=False)
     futures = {client.submit(_run, i, scattered[keys[i]], inits[i], options, path(i), pure=False): i
                for i in todo}
     for fut in dask_completed(list(futures)):
