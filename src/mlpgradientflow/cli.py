@@ -1,4 +1,5 @@
-"""The command line: ``mlpgradientflow run`` (also ``python -m mlpgradientflow run``)."""
+"""The command line: ``mlpgradientflow run`` and ``mlpgradientflow sweep`` (also
+``python -m mlpgradientflow ...``)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,30 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--maxtime-ode", type=float, default=10.0, help="seconds of gradient flow per run")
     run.add_argument("--maxtime-optim", type=float, default=5.0, help="seconds of Newton per run")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    sweep = sub.add_parser(
+        "sweep",
+        help="teacher-student grid from a TOML file, on a process pool or a Dask cluster",
+        description="Teacher-student sweep: one training run per combination of the grid in "
+        "CONFIG (student widths, seeds, activations, N, Din, teachers; [train] holds the "
+        "options of train). Each run is saved to OUT/runs/ as it finishes; the same command "
+        "again resumes. Writes OUT/summary.csv, loss_vs_width.png, gnorm_hist.png, "
+        "morse_hist.png. The file's schema: python -m pydoc mlpgradientflow.sweep",
+    )
+    sweep.add_argument("config", help="the sweep's TOML file (e.g. examples/sweep.toml)")
+    sweep.add_argument("--out", required=True, help="output folder (rerun to resume)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run on the Dask scheduler at ADDRESS (tcp://host:port)")
+    where.add_argument("--processes", metavar="N", type=int, default=None,
+                       help="local worker processes (default: all cores; 0: in this process)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "sweep":
+        return _sweep(args.config, args.out, args.scheduler, args.processes, args.quiet)
     if args.command == "run":
         from pathlib import Path
 
@@ -60,6 +80,48 @@ def main(argv: list[str] | None = None) -> int:
         print(f"results written to {out.resolve()}/\n  summary.md, summary.csv, summary.json, "
               "runs/*.npz, loss_curves.png, spectra.png, weights.png")
     return 0
+
+
+def _sweep(config: str, out: str, scheduler: str | None, processes: int | None, quiet: bool) -> int:
+    """``mlpgradientflow sweep``; the exit status: 0, 1 when runs failed, 2 for bad input."""
+    from pathlib import Path
+
+    from .sweep import FIGURES, ConfigError, load_config, run_sweep
+
+    client = None
+    try:
+        cfg = load_config(config)
+        if processes is not None and processes < 0:
+            raise ConfigError(f"--processes must be >= 0, got {processes}")
+        if scheduler:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise ConfigError("--scheduler needs dask.distributed: pip install "
+                                  "'mlpgradientflow[dask]'") from None
+            try:
+                client = Client(scheduler, timeout="30s")
+            except OSError as err:
+                raise ConfigError(f"cannot connect to the Dask scheduler at {scheduler}: {err}") from None
+            if not client.nthreads():  # e.g. SLURM jobs still queued: scatter needs a worker
+                print(f"waiting for workers to connect to {scheduler} ...", file=sys.stderr)
+                client.wait_for_workers(1)
+        executor = client if client is not None else None if processes == 0 else processes or "processes"
+        rows = run_sweep(cfg, out, executor, progress=not quiet)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if client is not None:
+            client.close()
+    failed = sum(bool(r["error"]) for r in rows)
+    where = Path(out).resolve()
+    print(f"{len(rows)} runs, {failed} failed; written to {where}/\n  summary.csv, "
+          + "".join(f"{f}, " for f in FIGURES if (where / f).exists()) + "runs/")
+    if failed:
+        print(f"{failed} runs failed: see the error column of summary.csv; the same command "
+              "again retries them", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
