@@ -5,8 +5,10 @@ The pipeline: layer spec -> :class:`Net` -> derivatives (:func:`loss`, :func:`gr
 """
 
 from . import activations as activations
+from . import data as data
 from . import gaussian as gaussian
 from . import landscape as landscape
+from . import theory as theory
 from ._validation import NonFiniteError as NonFiniteError
 from .activations import Activation as Activation
 from .activations import Poly as Poly
@@ -53,6 +55,8 @@ __all__ = [
     "Poly",
     "TeacherNet",
     "activations",
+    "data",
+    "theory",
     "fg",
     "fgh",
     "gradient",

@@ -78,3 +78,15 @@ def check_finite_result(loss: float, g, H) -> None:
                 "(e.g. exp or cube activations with large pre-activations); "
                 "check the parameters or use the `maxnorm` barrier"
             )
+
+
+def as_rng(rng) -> np.random.Generator:
+    """``rng`` (None, an int seed or a Generator) as a Generator."""
+    if rng is None or isinstance(rng, np.random.Generator):
+        return np.random.default_rng(rng)
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"argument `rng` must be None, a non-negative int seed or a numpy.random.Generator, "
+        f"got {rng!r}"
+    )

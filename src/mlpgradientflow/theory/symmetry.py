@@ -1,0 +1,322 @@
+r"""Symmetry-induced critical subspaces of two-layer networks (Şimşek et al., ICML 2021).
+
+A width-:math:`r` network :math:`f(x) = \sum_{j<r} a_j\,\sigma(w_j\cdot x + b_j) + c` with
+distinct, nonzero neurons (irreducible) is embedded into width :math:`m \ge r` by giving each
+of the :math:`m` neurons a label:
+
+* a **source** :math:`j \in \{0, \dots, r-1\}`: the neuron copies :math:`(w_j, b_j)` and
+  receives a share of :math:`a_j`; the shares of the copies of :math:`j` sum to :math:`a_j`;
+* **zero-type** (:data:`ZERO` = -1): outgoing weight 0, incoming vector and bias free.
+
+Every source must be used, so the wide network computes the same function. One labeling is
+one affine subspace of the wide parameter space; labelings are counted as they are (neuron
+positions are distinguishable), which is the convention of the paper's counts.
+
+* :math:`T(r^*, m)`: the subspaces forming the manifold of global minima of a zero-loss
+  width-:math:`r^*` point. Zero-type neurons are allowed (at zero loss the residual
+  vanishes, so a free incoming vector costs nothing):
+  :math:`T(r^*, m) = \sum_{k=r^*}^{m} \binom{m}{k}\, r^*!\, S(k, r^*) = r^*!\, S(m+1, r^*+1)`.
+* :math:`G(r, m)`: the symmetry-induced critical subspaces from a critical point of width
+  :math:`r < r^*` (loss > 0). A zero-type neuron is not critical there
+  (:math:`\partial L/\partial a = E[\text{res}\,\sigma(w\cdot x + b)] \neq 0` for generic
+  :math:`w`), so only replications and permutations remain:
+  :math:`G(r, m) = r!\, S(m, r)`, the surjections from :math:`m` neurons onto :math:`r`.
+
+:math:`S` is the Stirling number of the second kind. Convention choices (spec/methods.md
+(d), where the paper body could not be read): :math:`G` excludes zero-type neurons (with
+them it would be :math:`r!\,S(m+1, r+1) = T(r, m)`); checks: :math:`T(r^*, r^*+1) =
+(r^*+2)!/2` and :math:`G(n-1, n) = n!(n-1)/2`, the count of first-order permutation points
+(Brea et al. 2019).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from ..gaussian.neti import NetI
+from ..net import Net
+
+__all__ = [
+    "ZERO",
+    "stirling2",
+    "n_global_min_subspaces",
+    "n_saddle_subspaces",
+    "enumerate_subspaces",
+    "expand",
+]
+
+#: label of a zero-type neuron in an assignment (outgoing weight 0, incoming vector free)
+ZERO = -1
+
+
+def _count(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"argument `{name}` must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"argument `{name}` must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def stirling2(n: int, k: int) -> int:
+    r"""Stirling number of the second kind :math:`S(n, k)`, exact.
+
+    The number of partitions of :math:`n` labelled items into :math:`k` non-empty blocks,
+    from :math:`S(n, k) = k\,S(n-1, k) + S(n-1, k-1)`, :math:`S(0, 0) = 1`.
+
+    Parameters
+    ----------
+    n, k : int
+        Non-negative.
+
+    Returns
+    -------
+    int
+        A Python int (no overflow).
+
+    Examples
+    --------
+    >>> stirling2(5, 2), stirling2(10, 5), stirling2(3, 0)
+    (15, 42525, 0)
+    """
+    return _stirling2(_count("n", n, 0), _count("k", k, 0))
+
+
+@lru_cache(maxsize=4096)
+def _stirling2(n: int, k: int) -> int:
+    if k > n:
+        return 0
+    row = [1] + [0] * k  # S(0, j) for j = 0..k, then updated in place row by row
+    for i in range(1, n + 1):
+        for j in range(min(i, k), 0, -1):
+            row[j] = j * row[j] + row[j - 1]
+        row[0] = 0
+    return row[k]
+
+
+def n_global_min_subspaces(r_star: int, m: int) -> int:
+    r"""Number :math:`T(r^*, m)` of affine subspaces forming the global-minimum manifold.
+
+    .. math::
+
+        T(r^*, m) = \sum_{k=r^*}^{m} \binom{m}{k}\, r^*!\, S(k, r^*) = r^*!\, S(m+1, r^*+1)
+
+    (choose the :math:`m - k` zero-type neurons, map the other :math:`k` onto the
+    :math:`r^*` sources). 0 when :math:`m < r^*`.
+
+    Parameters
+    ----------
+    r_star : int
+        Minimal width reaching zero loss (>= 1).
+    m : int
+        Width of the overparameterised network (>= 1).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> n_global_min_subspaces(1, 2), n_global_min_subspaces(2, 3), n_global_min_subspaces(3, 3)
+    (3, 12, 6)
+    """
+    r_star, m = _count("r_star", r_star, 1), _count("m", m, 1)
+    return math.factorial(r_star) * _stirling2(m + 1, r_star + 1)
+
+
+def n_saddle_subspaces(r: int, m: int) -> int:
+    r"""Number :math:`G(r, m) = r!\, S(m, r)` of symmetry-induced critical subspaces.
+
+    The subspaces of width :math:`m` that contain a critical point of width :math:`r`
+    (replications and permutations, no zero-type neuron; see the module notes). 0 when
+    :math:`m < r`.
+
+    Parameters
+    ----------
+    r : int
+        Width of the critical point (>= 1).
+    m : int
+        Width of the network (>= 1).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> n_saddle_subspaces(1, 4), n_saddle_subspaces(2, 3), n_saddle_subspaces(3, 4)
+    (1, 6, 36)
+    """
+    r, m = _count("r", r, 1), _count("m", m, 1)
+    return math.factorial(r) * _stirling2(m, r)
+
+
+def enumerate_subspaces(r: int, m: int, *, zero_neurons: bool = True) -> Iterator[tuple[int, ...]]:
+    r"""Every affine subspace of width ``m`` built from an irreducible width-``r`` point.
+
+    Each subspace is yielded as an **assignment**: a tuple of ``m`` labels, entry ``i``
+    being the source neuron (``0..r-1``) that neuron ``i`` copies, or :data:`ZERO` (-1) for
+    a zero-type neuron. Every source appears at least once. The outgoing weights of the
+    copies of source :math:`j` range over :math:`\{\sum_{i: s_i = j} a_i = a_j\}` (see
+    :func:`expand`). Lexicographic order, zero-type first.
+
+    Parameters
+    ----------
+    r : int
+        Width of the source point (>= 1).
+    m : int
+        Width of the expanded network (>= 1).
+    zero_neurons : bool
+        Allow zero-type neurons: True gives the :math:`T(r, m)` subspaces of a zero-loss
+        point (:func:`n_global_min_subspaces`), False the :math:`G(r, m)` subspaces of a
+        critical point with loss > 0 (:func:`n_saddle_subspaces`).
+
+    Yields
+    ------
+    tuple of int, length m
+
+    Examples
+    --------
+    >>> list(enumerate_subspaces(1, 2))
+    [(-1, 0), (0, -1), (0, 0)]
+    >>> list(enumerate_subspaces(2, 3, zero_neurons=False))[:3]
+    [(0, 0, 1), (0, 1, 0), (0, 1, 1)]
+    """
+    r, m = _count("r", r, 1), _count("m", m, 1)
+    labels = ([ZERO] if zero_neurons else []) + list(range(r))
+    counts = [0] * r
+    prefix: list[int] = []
+
+    def extend(uncovered: int) -> Iterator[tuple[int, ...]]:
+        left = m - len(prefix)
+        if left == 0:
+            yield tuple(prefix)
+            return
+        for s in labels:
+            new = uncovered - (s != ZERO and counts[s] == 0)
+            if new > left - 1:  # too few positions left to use every source
+                continue
+            prefix.append(s)
+            if s != ZERO:
+                counts[s] += 1
+            yield from extend(new)
+            if s != ZERO:
+                counts[s] -= 1
+            prefix.pop()
+
+    yield from extend(r)
+
+
+def expand(net, p, m: int, assignment: Sequence[int], rng=None):
+    r"""Place a width-``m`` network on the subspace ``assignment`` of a width-``r`` point.
+
+    For a one-hidden-layer net with incoming rows :math:`\tilde w_j = (w_j, b_j)` and
+    outgoing columns :math:`a_j \in \mathbb{R}^{D_{out}}`, neuron :math:`i` of the wide
+    net gets
+
+    .. math::
+
+        \tilde w_i = \tilde w_{s_i},\quad a_i = \gamma_i \odot a_{s_i}
+        \quad (s_i \ne -1), \qquad
+        \tilde w_i \sim N(0, I),\quad a_i = 0 \quad (s_i = -1),
+
+    with split fractions :math:`\gamma_i \in \mathbb{R}^{D_{out}}` summing to 1 over the
+    copies of each source, per output: :math:`\gamma_i = 1/n_j + z_i - \bar z`,
+    :math:`z_i \sim N(0, I)`, over the :math:`n_j` copies of source :math:`j` (a single
+    copy gets :math:`\gamma = 1`). The output bias is kept. The wide net computes the same
+    function as ``net``, so it has the same loss; it is a critical point when ``p`` is one
+    and either the assignment has no zero-type neuron or ``p`` has zero loss. The counts
+    of the module assume ``p`` irreducible; that is not checked.
+
+    Parameters
+    ----------
+    net : Net or NetI
+        One hidden layer (one activation for the whole layer) and an output layer.
+    p : array (net.nparams,)
+        The width-``r`` point.
+    m : int
+        Width of the expanded network (>= r).
+    assignment : sequence of int, length m
+        Source label of each new neuron (see :func:`enumerate_subspaces`); every source
+        ``0..r-1`` must appear.
+    rng : int or numpy.random.Generator, optional
+        Draws the free parameters (split fractions, zero-type incoming vectors).
+
+    Returns
+    -------
+    wide_net : Net or NetI
+        Same kind, activation, biases and data (or teacher) as ``net``, width ``m``.
+    p_wide : array (wide_net.nparams,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.random.default_rng(0).standard_normal((50, 2))
+    >>> net = mgf.Net([(2, "tanh", True), (1, "identity", True)], input=X, target=X[:, :1])
+    >>> p = net.random_params(rng=1)
+    >>> wide, pw = expand(net, p, 4, (1, -1, 0, 1), rng=2)
+    >>> wide.nparams, bool(np.allclose(wide(pw), net(p), rtol=0, atol=1e-14))
+    (17, True)
+    """
+    hidden, out = _check_net(net)
+    r = hidden.width
+    m = _count("m", m, r)
+    s = _check_assignment(assignment, r, m)
+    M1, M2 = net.unflatten(net.check_params(p))
+    rng = np.random.default_rng(rng)
+
+    W1 = np.empty((m, M1.shape[1]))
+    W2 = np.zeros((M2.shape[0], m + int(out.bias)))
+    W2[:, m:] = M2[:, r:]
+    zero = np.flatnonzero(s == ZERO)
+    W1[zero] = rng.standard_normal((zero.size, M1.shape[1]))
+    for j in range(r):
+        copies = np.flatnonzero(s == j)
+        z = rng.standard_normal((copies.size, M2.shape[0]))
+        gamma = 1.0 / copies.size + z - z.mean(axis=0)
+        W1[copies] = M1[j]
+        W2[:, copies] = (gamma * M2[:, j]).T
+
+    layers = [(m, hidden.activation, hidden.bias), out.spec()]
+    if isinstance(net, NetI):
+        wide = NetI(net.teacher, layers, method=net.method)
+    else:
+        wide = Net(layers, input=net.input, target=net.target, weights=net.weights, din=net.din)
+    return wide, np.concatenate([W1.ravel(), W2.ravel()])
+
+
+def _check_net(net):
+    if not isinstance(net, Net | NetI):
+        raise TypeError(f"argument `net` must be a Net or NetI, got {type(net).__name__}")
+    if len(net.layers) != 2:
+        raise ValueError(
+            f"argument `net`: expand needs one hidden layer, got {len(net.layers) - 1}"
+        )
+    if isinstance(net.layers[0].activation, tuple):
+        raise ValueError("argument `net`: per-neuron activations are not supported by expand")
+    return net.layers
+
+
+def _check_assignment(assignment, r: int, m: int) -> np.ndarray:
+    s = np.asarray(assignment)
+    if s.ndim != 1 or s.shape[0] != m or s.dtype.kind not in "iu":
+        raise ValueError(
+            f"argument `assignment` must be {m} integer labels (one per neuron), got {assignment!r}"
+        )
+    bad = s[(s < ZERO) | (s >= r)]
+    if bad.size:
+        raise ValueError(
+            f"argument `assignment`: labels must lie in -1..{r - 1} (-1: zero-type), "
+            f"got {bad.tolist()}"
+        )
+    missing = sorted(set(range(r)) - set(s.tolist()))
+    if missing:
+        raise ValueError(
+            f"argument `assignment` must use every source neuron 0..{r - 1} (else the "
+            f"function changes); missing {missing}"
+        )
+    return s.astype(int)
