@@ -16,3 +16,14 @@ def test_readme_examples_run(tmp_path, monkeypatch):
     for code in blocks:
         exec(compile(code, str(README), "exec"), namespace)
     assert namespace["res"].gnorm < 1e-12
+    # the values the landscape-and-theory section states in its comments
+    ns = namespace
+    assert len(ns["subspaces"]) == 1560
+    assert abs(ns["wide"].gradient(ns["pw"])).max() < 1e-12
+    assert abs(ns["big"](ns["pb"]) - ns["toy"](ns["fit"].x)).max() < 1e-12
+    assert ns["sad"]["loss"] > ns["fit"].loss and ns["sad"]["morse_index"]["n_negative"] >= 1
+    assert abs(ns["copy_average"].loss_erf(2) - 0.0232216) < 1e-7
+    assert ns["best"].groups == [[0], [1], [2], [3, 4, 5, 6, 7]]
+    limit = ns["channels"].limit_loss(ns["toy"], ns["further"], [(0, 1)])
+    gaps = [abs(ns["toy"].loss(q) - limit) for q in (ns["on_channel"], ns["further"])]
+    assert 3 < gaps[0] / gaps[1] < 5  # the loss approaches its limit like eps^2
