@@ -97,7 +97,7 @@ def main():
         client.close()
         cluster.close()
     blas = [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
-            for d in threadpool_info()]
+            for d in threadpool_info() if d.get("user_api") == "blas"]
     info = machine_info(["numpy", "scipy", "dask", "distributed", "mlpgradientflow"])
     info["blas"] = blas
     info["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE")
