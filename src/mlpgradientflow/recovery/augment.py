@@ -1,0 +1,158 @@
+r"""Query augmentations for reverse-engineering a teacher from few inputs (Beiser, Martinelli,
+Gerstner, Brea 2025; the fork ``alexl4123/expand-and-cluster``, ``datagen/``).
+
+With fewer queries than teacher parameters, students fit the queries without aligning
+with the teacher. These samplers make new queries from an array of base inputs of any
+shape ``(n, ...)`` (images ``(n, H, W)``, say); the outputs keep that shape, float64.
+The base inputs are taken as given: normalise them first (the reference normalises MNIST
+with mean 0.1307, std 0.3081 before the noise and after the composition).
+
+- :func:`noise_overlay`: a random base input plus i.i.d. uniform noise
+  :math:`U[\mathrm{low}, \mathrm{high})` per entry ("biased": e.g. [0, 1) and [-1, 0));
+- :func:`composition_sampling`: a grid of tiles, each the same-position crop of a
+  different random base input, optionally rotated;
+- :func:`composition_noise`: compositions, plus noise overlays of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["noise_overlay", "composition_sampling", "composition_noise", "tile_bounds"]
+
+
+def _base(base) -> np.ndarray:
+    B = np.asarray(base, dtype=np.float64)
+    if B.ndim < 2 or B.shape[0] < 1:
+        raise ValueError(f"argument `base` must have shape (n, ...) with n >= 1, got {B.shape}")
+    if not np.isfinite(B).all():
+        raise ValueError("argument `base` contains NaN or Inf")
+    return B
+
+
+def _count(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+        raise ValueError(f"argument `n` must be a non-negative integer, got {n!r}")
+    return int(n)
+
+
+def noise_overlay(
+    base, n: int, low: float = 0.0, high: float = 1.0, *, mode: str = "add", rng=None
+) -> np.ndarray:
+    r"""``n`` queries :math:`x = B_j + \xi` (``mode="add"``) or :math:`B_j \odot \xi`
+    (``"multiply"``), :math:`j` uniform over the base inputs, :math:`\xi_{\cdot} \sim
+    U[\mathrm{low}, \mathrm{high})` i.i.d. per entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> base = np.random.default_rng(0).standard_normal((5, 4, 4))
+    >>> q = noise_overlay(base, 3, 0.0, 1.0, rng=1)
+    >>> q.shape
+    (3, 4, 4)
+    """
+    B, n = _base(base), _count(n)
+    if not low < high:
+        raise ValueError(f"arguments `low`={low}, `high`={high}: need low < high")
+    if mode not in ("add", "multiply"):
+        raise ValueError(f"argument `mode` must be 'add' or 'multiply', got {mode!r}")
+    rng = np.random.default_rng(rng)
+    src = B[rng.integers(len(B), size=n)]
+    noise = rng.uniform(low, high, src.shape)
+    return src + noise if mode == "add" else src * noise
+
+
+def tile_bounds(size: int, parts: int) -> list[tuple[int, int]]:
+    """Half-open tile ranges: ``size // parts`` each, the last takes the remainder.
+
+    >>> tile_bounds(28, 3)
+    [(0, 9), (9, 18), (18, 28)]
+    """
+    if not 1 <= parts <= size:
+        raise ValueError(f"argument `grid`: {parts} tiles along an axis of {size} entries")
+    step = size // parts
+    return [(i * step, size if i == parts - 1 else (i + 1) * step) for i in range(parts)]
+
+
+def composition_sampling(
+    base, n: int, grid: Sequence[int] = (3, 3), *, rotation=None, fill: float = 0.0, rng=None
+) -> np.ndarray:
+    r"""``n`` queries assembled from tiles of different random base inputs.
+
+    Axes ``1 .. len(grid)`` of the base inputs are split into ``grid`` tiles
+    (:func:`tile_bounds`); every tile of a query is the same-position crop of an
+    independently drawn base input. With ``rotation=(lo, hi)`` (degrees; needs 2 tiled
+    axes) each query is then rotated by an angle :math:`U[lo, hi]` about its centre
+    (bilinear, ``scipy.ndimage.rotate``), the corners filled with ``fill`` (the
+    reference rotates raw MNIST pixels, whose background is 0, before normalising).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> base = np.arange(2 * 6 * 6, dtype=float).reshape(2, 6, 6)
+    >>> q = composition_sampling(base, 4, (3, 3), rng=0)
+    >>> q.shape, bool(np.isin(q, base).all())
+    ((4, 6, 6), True)
+    """
+    B, n = _base(base), _count(n)
+    grid = tuple(int(g) for g in grid)
+    if not 1 <= len(grid) <= B.ndim - 1:
+        raise ValueError(f"argument `grid` needs 1..{B.ndim - 1} entries, got {grid}")
+    rng = np.random.default_rng(rng)
+    out = np.empty((n, *B.shape[1:]))
+    for tile in np.ndindex(*grid):
+        where = tuple(
+            slice(*tile_bounds(B.shape[1 + a], g)[t]) for a, (t, g) in enumerate(zip(tile, grid))
+        )
+        out[(slice(None), *where)] = B[(rng.integers(len(B), size=n), *where)]
+    if rotation is not None:
+        out = _rotate(out, rotation, fill, rng, len(grid))
+    return out
+
+
+def _rotate(images, rotation, fill, rng, ntiled):
+    from scipy.ndimage import rotate
+
+    if ntiled != 2:
+        raise ValueError("argument `rotation` needs a grid over exactly two axes (images)")
+    lo, hi = rotation
+    angles = rng.uniform(lo, hi, len(images))
+    return np.stack(
+        [
+            rotate(im, a, axes=(0, 1), reshape=False, order=1, mode="constant", cval=fill)
+            for im, a in zip(images, angles)
+        ]
+    )
+
+
+def composition_noise(
+    base,
+    n_composition: int,
+    n_noise: int,
+    intervals: Sequence[tuple[float, float]] = ((0.0, 1.0), (-1.0, 0.0)),
+    grid: Sequence[int] = (3, 3),
+    *,
+    rotation=None,
+    rng=None,
+) -> np.ndarray:
+    r"""Compositions, then noise overlays of those compositions, stacked.
+
+    Returns ``n_composition`` compositions (:func:`composition_sampling`) followed by
+    ``n_noise`` overlays (:func:`noise_overlay` of the compositions) per interval; the
+    reference's recipe is 3×3 tiles with intervals [0, 1) and [-1, 0), e.g. 60k + 60k + 60k.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> base = np.random.default_rng(0).standard_normal((10, 8, 8))
+    >>> composition_noise(base, 20, 10, rng=0).shape
+    (40, 8, 8)
+    """
+    rng = np.random.default_rng(rng)
+    comp = composition_sampling(base, n_composition, grid, rotation=rotation, rng=rng)
+    if len(comp) == 0 and _count(n_noise) > 0:
+        raise ValueError("argument `n_composition` must be positive to overlay noise on it")
+    noisy = [noise_overlay(comp, n_noise, lo, hi, rng=rng) for lo, hi in intervals]
+    return np.concatenate([comp, *noisy])

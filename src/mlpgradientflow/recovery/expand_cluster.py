@@ -1,0 +1,343 @@
+r"""Expand-and-Cluster (Martinelli, Şimşek, Gerstner, Brea; ICML 2024): recover a teacher
+network's architecture and weights from queries.
+
+1. **Expand.** Train :math:`N` overparameterised students on :math:`(x, \mathrm{teacher}(x))`
+   with :func:`~mlpgradientflow.train_many` (gradient flow, then Newton; the reference uses
+   Adam).
+2. **Cluster**, layer by layer (:func:`~mlpgradientflow.recovery.reconstruct_layer`):
+   canonicalise the incoming vectors for the activation's symmetry, cluster them, drop
+   small and unaligned clusters, collapse each cluster into one neuron. The collapsed layer
+   is written into all students; below the last hidden layer the layers above are then
+   retrained with the collapsed layers frozen (``tauinv`` zeros).
+3. **Fine-tune** the one collapsed network: align the output bias (add the mean residual),
+   and for relu / even-linear activations fit and keep the covert linear path
+   (:mod:`~mlpgradientflow.recovery.linear_path`), then :func:`~mlpgradientflow.train`
+   all parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import finite_array
+from ..net import Net
+from ..parallel import FailedRun, train_many
+from ..training import TrainResult, train
+from .canonical import LINEAR_CLASSES, check_symmetry, symmetry_class
+from .cluster import ClusterReport, reconstruct_layer
+from .linear_path import fit_linear_path, split_linear_path, with_linear_path
+
+__all__ = ["expand_and_cluster", "ECResult", "kaiming_params"]
+
+#: phase 1 defaults (per student); ``train_options`` updates them
+TRAIN_DEFAULTS = {"maxtime_ode": 60.0, "maxtime_optim": 30.0}
+#: retraining of the upper layers and final fine-tuning; ``finetune_options`` updates them
+FINETUNE_DEFAULTS = {"maxtime_ode": 30.0, "maxtime_optim": 30.0, "verbosity": 0}
+
+
+@dataclass
+class ECResult:
+    """The outcome of :func:`expand_and_cluster`.
+
+    Attributes
+    ----------
+    net : Net
+        The recovered architecture, bound to the queries.
+    params : array
+        Its fine-tuned parameters.
+    widths : tuple of int
+        Recovered hidden widths.
+    clusters : list of ClusterReport
+        Phase 2, one report per hidden layer.
+    history : list of TrainResult
+        Phase 3 fine-tuning (the carrier net's run when a linear path is used).
+    students : list of TrainResult
+        Phase 1 (failed runs removed).
+    retraining : list of list of TrainResult
+        Upper-layer retraining after each hidden layer but the last.
+    symmetry : str
+        The symmetry class used.
+    linear : array (Din, Dout) or None
+        Weights of the covert linear path: the prediction is
+        ``net(params, X) + X @ linear``.
+    """
+
+    net: Net
+    params: np.ndarray
+    widths: tuple[int, ...]
+    clusters: list[ClusterReport]
+    history: list[TrainResult]
+    students: list[TrainResult]
+    symmetry: str
+    linear: np.ndarray | None = None
+    retraining: list[list[TrainResult]] = field(default_factory=list)
+
+    def predict(self, X) -> np.ndarray:
+        """The recovered function at ``X`` (M, Din): (M, Dout)."""
+        out = self.net(self.params, X)
+        return out if self.linear is None else out + np.asarray(X, float) @ self.linear
+
+    @property
+    def loss(self) -> float:
+        """MSE of :meth:`predict` on the queries (the package's loss convention)."""
+        return float(np.mean(np.sum((self.predict(self.net.input) - self.net.target) ** 2, 1)))
+
+
+def expand_and_cluster(
+    query: Callable[[np.ndarray], np.ndarray] | np.ndarray,
+    X,
+    student_layers,
+    n_students: int = 10,
+    gamma: float = 0.5,
+    beta: float = np.pi / 6,
+    executor=None,
+    rng=None,
+    train_options: dict | None = None,
+    *,
+    finetune_options: dict | None = None,
+    symmetry: str | None = None,
+    prune_tol: float | None = None,
+) -> ECResult:
+    r"""Recover a network from queries with Expand-and-Cluster (module docstring).
+
+    Parameters
+    ----------
+    query : callable or array
+        The black-box teacher :math:`X \mapsto Y` ((M, Din) to (M, Dout) or (M,)), or the
+        array of its answers at ``X``.
+    X : array (N_q, Din)
+        The queries.
+    student_layers : sequence of (width, activation, bias)
+        The overparameterised student (width = :math:`\rho` times the expected width), one
+        activation per hidden layer, an ``identity`` output layer (MSE regression).
+    n_students : int
+        :math:`N` (default 10, as the reference).
+    gamma, beta : float
+        Cluster size threshold :math:`\lfloor\gamma N\rfloor` and alignment angle
+        (defaults 0.5 and :math:`\pi/6`, the reference's ``ExtractionHparams``).
+    executor
+        Passed to :func:`~mlpgradientflow.train_many` (None, "processes", an Executor, a
+        dask Client).
+    rng : int or Generator, optional
+        Seeds the students' initialisations (:func:`kaiming_params`, as the reference).
+    train_options : dict, optional
+        Phase-1 :func:`~mlpgradientflow.train` options on top of :data:`TRAIN_DEFAULTS`.
+    finetune_options : dict, optional
+        Options of the upper-layer retraining and of the final fine-tuning, on top of
+        :data:`FINETUNE_DEFAULTS`.
+    symmetry : str, optional
+        Override the symmetry class of the hidden activation (:func:`symmetry_class`).
+    prune_tol : float, optional
+        **Not in the reference** (default None: off). After fine-tuning, remove the neurons
+        of the last hidden layer whose outgoing vector has norm
+        :math:`\le` ``prune_tol`` :math:`\max_i \|a_i\|`, then fine-tune again. In
+        low-dimensional problems the unused neurons of the students (outgoing weight near
+        0, incoming vectors left near their initialisation) can form clusters that pass the
+        :math:`\gamma` and :math:`\beta` filters; fine-tuning drives their outgoing weights
+        to 0, and this step removes them without changing the function.
+
+    Returns
+    -------
+    ECResult
+
+    Notes
+    -----
+    Choices where the reference is silent or does otherwise: students that fail are
+    dropped and :math:`N` counts the rest; the winner ranking uses the phase-1 losses in
+    every layer (as the reference); the output bias after collapsing is the students'
+    mean, then aligned; the covert linear path is input-to-output for any depth and its
+    constant lives in the output bias.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.data import ec_teacher
+    >>> from mlpgradientflow.recovery import expand_and_cluster
+    >>> teacher = ec_teacher(1, [1], rng=0)
+    >>> X = np.linspace(-1.7, 1.7, 40)[:, None]
+    >>> res = expand_and_cluster(teacher, X, [(2, "g", True), (1, "identity", True)],
+    ...                          n_students=4, rng=0,
+    ...                          train_options=dict(maxtime_ode=0.2, maxtime_optim=0.2),
+    ...                          finetune_options=dict(maxtime_ode=0.2, maxtime_optim=0.2))
+    >>> res.widths
+    (1,)
+    """
+    X = finite_array("X", X, ndim=2, dtype=np.float64)
+    Y = query(X) if callable(query) else query
+    Y = finite_array("query", Y, ndim=(1, 2), dtype=np.float64).reshape(len(Y), -1)
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(f"argument `query`: {Y.shape[0]} answers for {X.shape[0]} queries")
+    net = Net(student_layers, input=X, target=Y)
+    sym = _check_architecture(net, symmetry)
+    if isinstance(n_students, bool) or not isinstance(n_students, int) or n_students < 2:
+        raise ValueError(f"argument `n_students` must be an integer >= 2, got {n_students!r}")
+    if int(gamma * n_students) < 2:
+        raise ValueError(f"argument `gamma`={gamma}: floor(gamma * n_students) must be >= 2")
+    tune = {**FINETUNE_DEFAULTS, **(finetune_options or {})}
+
+    seeds = np.random.default_rng(rng).integers(2**63, size=n_students)
+    runs = train_many(
+        net,
+        [kaiming_params(net, int(s)) for s in seeds],
+        executor,
+        progress=False,
+        **{**TRAIN_DEFAULTS, **(train_options or {})},
+    )
+    students = [r for r in runs if not isinstance(r, FailedRun)]
+    if int(gamma * len(students)) < 2:
+        raise RuntimeError(f"only {len(students)} of {n_students} students trained: {runs}")
+    losses = np.array([r.loss for r in students])
+    mats = [[M.copy() for M in net.unflatten(r.x)] for r in students]
+
+    widths = [lay.width for lay in net.layers[:-1]]
+    reports, retraining = [], []
+    for li in range(len(widths)):
+        final = li == len(widths) - 1
+        rec = _cluster_layer(mats, li, losses, sym, gamma, beta, final)
+        reports.append(rec.report)
+        widths[li] = rec.report.width
+        if widths[li] == 0:
+            rep = rec.report
+            raise RuntimeError(
+                f"hidden layer {li + 1}: no cluster survived (big clusters {rep.sizes}, "
+                f"median cosine distances {[round(m, 3) for m in rep.median_cosine]})"
+            )
+        if not final:
+            mats, runs = _retrain_upper(net, widths, mats, li, executor, tune)
+            retraining.append(runs)
+
+    common = [mats[0][li] for li in range(len(widths))]
+    out = np.mean([m[-1] for m in mats], axis=0)  # same weights; biases averaged
+    rnet = Net(
+        [(w, lay.activation, lay.bias) for w, lay in zip(widths, net.layers)]
+        + [net.layers[-1].spec()],
+        input=X,
+        target=Y,
+    )
+    params, linear, history = _finetune(rnet, [*common, out], sym, tune)
+    if prune_tol is not None:
+        rnet, mats, widths[-1] = _prune(rnet, params, prune_tol)
+        params, linear, more = _finetune(rnet, mats, sym, tune)
+        history += more
+    return ECResult(
+        rnet, params, tuple(widths), reports, history, students, sym, linear, retraining
+    )
+
+
+def kaiming_params(net: Net, rng=None) -> np.ndarray:
+    r"""The reference's student initialisation: Kaiming-normal weights
+    :math:`W \sim \mathcal N(0, 2/k_{l-1})` and PyTorch's default biases
+    :math:`b \sim U(\pm 1/\sqrt{k_{l-1}})`.
+
+    Random biases matter: with zero biases all unused neurons of low-dimensional students
+    start (and, with zero outgoing weight, stay) on the plane :math:`b = 0`, where they form
+    spurious clusters.
+
+    >>> import mlpgradientflow as mgf
+    >>> net = mgf.Net([(3, "g", True), (1, "identity", True)], din=2)
+    >>> kaiming_params(net, 0).shape
+    (13,)
+    """
+    rng = np.random.default_rng(rng)
+    blocks = []
+    for lay, (k, n) in zip(net.layers, net.shapes):
+        fan_in = n - int(lay.bias)
+        W = rng.standard_normal((k, fan_in)) * np.sqrt(2.0 / fan_in)
+        b = rng.uniform(-1, 1, (k, int(lay.bias))) / np.sqrt(fan_in)
+        blocks.append(np.column_stack([W, b]))
+    return np.concatenate([B.ravel() for B in blocks])
+
+
+def _check_architecture(net: Net, symmetry: str | None) -> str:
+    if len(net.layers) < 2:
+        raise ValueError("argument `student_layers` needs at least one hidden layer")
+    out = net.layers[-1].activation
+    if isinstance(out, tuple) or out.name != "identity":
+        raise ValueError(
+            f"argument `student_layers`: the output layer must be 'identity' (regression on the "
+            f"teacher's outputs), got {out!r}"
+        )
+    classes = {symmetry_class(lay.activation) for lay in net.layers[:-1]}
+    if symmetry is not None:
+        return check_symmetry(symmetry)
+    if len(classes) > 1:
+        raise ValueError(
+            f"argument `student_layers`: hidden layers of different symmetry classes {classes}; "
+            "pass `symmetry`"
+        )
+    return classes.pop()
+
+
+def _cluster_layer(mats, li, losses, sym, gamma, beta, final):
+    """Collapse hidden layer ``li`` of every student (in place in ``mats``)."""
+    k = mats[0][li].shape[0]
+    W = np.stack([m[li] for m in mats])
+    nxt = np.stack([m[li + 1] for m in mats])
+    rec = reconstruct_layer(
+        W,
+        nxt[:, :, :k].transpose(0, 2, 1),
+        losses,
+        symmetry=sym,
+        gamma=gamma,
+        beta=beta,
+        final_layer=final,
+    )
+    for s, m in enumerate(mats):
+        a = rec.outgoing if final else rec.outgoing[s]
+        m[li] = rec.incoming.copy()
+        m[li + 1] = np.column_stack([a.T, nxt[s][:, k:]])
+    return rec
+
+
+def _retrain_upper(net, widths, mats, li, executor, tune):
+    """Retrain layers above ``li`` of every student, the collapsed layers frozen."""
+    layers = [(w, lay.activation, lay.bias) for w, lay in zip(widths, net.layers)]
+    unet = Net(layers + [net.layers[-1].spec()], input=net.input, target=net.target)
+    tau = np.concatenate([np.full(m.size, float(i > li)) for i, m in enumerate(mats[0])])
+    runs = train_many(
+        unet,
+        [np.concatenate([M.ravel() for M in m]) for m in mats],
+        executor,
+        progress=False,
+        tauinv=tau,
+        **tune,
+    )
+    new = [
+        [M.copy() for M in unet.unflatten(r.x)] if not isinstance(r, FailedRun) else m
+        for r, m in zip(runs, mats)
+    ]
+    return new, [r for r in runs if not isinstance(r, FailedRun)]
+
+
+def _prune(rnet: Net, params, tol: float):
+    """Drop last-hidden-layer neurons with negligible outgoing weights (``prune_tol``)."""
+    mats = [M.copy() for M in rnet.unflatten(params)]
+    k = rnet.layers[-2].width
+    norms = np.linalg.norm(mats[-1][:, :k], axis=0)
+    keep = np.flatnonzero(norms > tol * norms.max())
+    mats[-2] = mats[-2][keep]
+    mats[-1] = np.column_stack([mats[-1][:, keep], mats[-1][:, k:]])
+    layers = [lay.spec() for lay in rnet.layers]
+    layers[-2] = (len(keep), *layers[-2][1:])
+    return Net(layers, input=rnet.input, target=rnet.target), mats, len(keep)
+
+
+def _finetune(rnet: Net, mats, sym: str, tune: dict):
+    """Phase 3: bias alignment or the covert linear path, then training of everything."""
+    p = np.concatenate([M.ravel() for M in mats])
+    X, Y = rnet.input, rnet.target
+    out_bias = rnet.layers[-1].bias
+    if sym in LINEAR_CLASSES:
+        theta = fit_linear_path(X, Y - rnet(p), out_bias)
+        carrier, q, mask = with_linear_path(rnet, mats, theta)
+        res = train(carrier, q, tauinv=mask, **tune)
+        params, linear = split_linear_path(rnet, carrier, res.x)
+        return params, linear, [res]
+    if out_bias:
+        rnet.unflatten(p)[-1][:, -1] += np.mean(Y - rnet(p), axis=0)
+    res = train(rnet, p, **tune)
+    return res.x, None, [res]

@@ -1,0 +1,78 @@
+r"""The queries of the synthetic Expand-and-Cluster problems.
+
+From the fork ``alexl4123/expand-and-cluster`` (``datagen/data_points_test.py``): queries
+are uniform on :math:`[-\sqrt3, \sqrt3]^{D_{in}}` (unit variance), as many as a multiple
+of the student's parameter count. The teachers of these problems are
+:func:`mlpgradientflow.data.ec_teacher`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..data import uniform
+
+__all__ = ["student_nparams", "teacher_aware_uniform"]
+
+
+def _check_widths(widths) -> list[int]:
+    if (
+        not isinstance(widths, Sequence)
+        or not widths
+        or not all(
+            isinstance(w, int | np.integer) and not isinstance(w, bool) and w >= 1 for w in widths
+        )
+    ):
+        raise ValueError(
+            f"argument `widths` must be a non-empty list of positive ints, got {widths!r}"
+        )
+    return [int(w) for w in widths]
+
+
+def _check_din(din) -> int:
+    if isinstance(din, bool) or not isinstance(din, int | np.integer) or din < 1:
+        raise ValueError(f"argument `din` must be a positive integer, got {din!r}")
+    return int(din)
+
+
+def student_nparams(din: int, widths: Sequence[int], rho: float = 1.0, dout: int = 1) -> int:
+    r"""The fork's parameter count of the student with hidden widths :math:`\rho\,k_l`.
+
+    :math:`P = \sum_{l=1}^{L-1} (\rho k_{l-1} + 1)\rho k_l + (k_{L-1} + 1) D_{out}` with
+    :math:`\rho k_0 := D_{in}`. The output term uses the *teacher's* last width
+    :math:`k_{L-1}`, exactly as ``compute_parameters_student_with_overparameterization``
+    of the fork does (so the query counts match its experiments).
+
+    >>> student_nparams(2, [3], rho=4)  # (2 + 1) * 12 + (3 + 1) * 1
+    40
+    """
+    din, widths = _check_din(din), _check_widths(widths)
+    sizes = [din] + [rho * k for k in widths]
+    hidden = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return int(hidden + (widths[-1] + 1) * dout)
+
+
+def teacher_aware_uniform(
+    din: int, widths: Sequence[int], rho: float = 4.0, factor: float = 1.0, rng=None
+) -> np.ndarray:
+    r"""Queries uniform on :math:`[-\sqrt3, \sqrt3]^{D_{in}}`, ``factor`` times the student's
+    parameter count (:func:`student_nparams`) of them, at least 2.
+
+    The count is rounded down for ``factor`` :math:`\le 1` and up above (as the fork's
+    ``teacher_aware_uniform_datapoints_tests_o<rho>_p<factor>`` samplers; factors used:
+    0.5, 1.0, 1.1, 5.0).
+
+    Examples
+    --------
+    >>> X = teacher_aware_uniform(2, [3], rho=4, factor=1.1, rng=0)
+    >>> X.shape, bool(np.abs(X).max() <= np.sqrt(3))
+    ((44, 2), True)
+    """
+    if not factor > 0:
+        raise ValueError(f"argument `factor` must be positive, got {factor!r}")
+    n = student_nparams(din, widths, rho) * factor
+    n = max(2, math.floor(n) if factor <= 1 else math.ceil(n))
+    return uniform(n, din, rng)
