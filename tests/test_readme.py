@@ -27,3 +27,5 @@ def test_readme_examples_run(tmp_path, monkeypatch):
     limit = ns["channels"].limit_loss(ns["toy"], ns["further"], [(0, 1)])
     gaps = [abs(ns["toy"].loss(q) - limit) for q in (ns["on_channel"], ns["further"])]
     assert 3 < gaps[0] / gaps[1] < 5  # the loss approaches its limit like eps^2
+    assert ns["found"].widths == (2,) and ns["score"]["success"]
+    assert max(ns["score"]["cosine_distances"]) < 1e-3
