@@ -25,8 +25,9 @@ def test_end_to_end_recovers_a_small_g_teacher():
         [(6, "g", True), (1, "identity", True)],
         n_students=10,
         rng=2,
-        train_options=dict(maxtime_ode=3, maxtime_optim=1, minloss=1e-20),
-        finetune_options=dict(maxtime_ode=2, maxtime_optim=2),
+        # iteration limits, not wall time: the same run on a loaded machine
+        train_options=dict(maxiterations_ode=2000, maxiterations_optim=100, minloss=1e-20),
+        finetune_options=dict(maxiterations_ode=500, maxiterations_optim=100),
         prune_tol=1e-6,
     )
     assert res.widths == (2,)
@@ -78,8 +79,8 @@ def test_relu_recovery_uses_the_linear_path():
         [(4, "relu", True), (1, "identity", True)],
         n_students=6,
         rng=0,
-        train_options=dict(maxtime_ode=1, maxtime_optim=1),
-        finetune_options=dict(maxtime_ode=1, maxtime_optim=1),
+        train_options=dict(maxiterations_ode=500, maxiterations_optim=30),
+        finetune_options=dict(maxiterations_ode=200, maxiterations_optim=30),
         prune_tol=1e-6,
     )
     assert res.linear is not None and res.linear.shape == (2, 1)
