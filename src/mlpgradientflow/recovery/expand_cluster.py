@@ -137,7 +137,10 @@ def expand_and_cluster(
         low-dimensional problems the unused neurons of the students (outgoing weight near
         0, incoming vectors left near their initialisation) can form clusters that pass the
         :math:`\gamma` and :math:`\beta` filters; fine-tuning drives their outgoing weights
-        to 0, and this step removes them without changing the function.
+        to 0, and this step removes them without changing the function. Neurons whose
+        incoming weights (bias excluded) have norm :math:`\le` ``prune_tol`` times the
+        largest compute a constant :math:`\sigma(b)`: with an output bias, their
+        contribution :math:`a\,\sigma(b)` moves into it and they are removed too.
 
     Returns
     -------
@@ -314,16 +317,37 @@ def _retrain_upper(net, widths, mats, li, executor, tune):
 
 
 def _prune(rnet: Net, params, tol: float):
-    """Drop last-hidden-layer neurons with negligible outgoing weights (``prune_tol``)."""
+    r"""Drop last-hidden-layer neurons that are unused (outgoing weights negligible) or
+    constant (incoming weights negligible: :math:`a\,\sigma(b)` goes into the output bias)
+    (``prune_tol``)."""
     mats = [M.copy() for M in rnet.unflatten(params)]
-    k = rnet.layers[-2].width
-    norms = np.linalg.norm(mats[-1][:, :k], axis=0)
-    keep = np.flatnonzero(norms > tol * norms.max())
+    hidden, out = rnet.layers[-2], rnet.layers[-1]
+    k = hidden.width
+    unused = _negligible(np.linalg.norm(mats[-1][:, :k], axis=0), tol)
+    W = mats[-2][:, : mats[-2].shape[1] - int(hidden.bias)]
+    constant = _negligible(np.linalg.norm(W, axis=1), tol) & ~unused & out.bias
+    if constant.any():  # sigma(w.x + b) = sigma(b): one activation per neuron may differ
+        acts = (
+            hidden.activation if isinstance(hidden.activation, tuple) else [hidden.activation] * k
+        )
+        b = mats[-2][:, -1] if hidden.bias else np.zeros(k)
+        value = np.array([acts[i](b[i : i + 1])[0] for i in np.flatnonzero(constant)])
+        mats[-1][:, -1] += mats[-1][:, :k][:, constant] @ value
+    keep = np.flatnonzero(~(unused | constant))
     mats[-2] = mats[-2][keep]
     mats[-1] = np.column_stack([mats[-1][:, keep], mats[-1][:, k:]])
     layers = [lay.spec() for lay in rnet.layers]
-    layers[-2] = (len(keep), *layers[-2][1:])
+    act = hidden.activation
+    layers[-2] = (
+        len(keep),
+        tuple(act[i] for i in keep) if isinstance(act, tuple) else act,
+        hidden.bias,
+    )
     return Net(layers, input=rnet.input, target=rnet.target), mats, len(keep)
+
+
+def _negligible(norms: np.ndarray, tol: float) -> np.ndarray:
+    return norms <= tol * norms.max() if norms.size else norms.astype(bool)
 
 
 def _finetune(rnet: Net, mats, sym: str, tune: dict):
