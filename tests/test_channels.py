@@ -235,7 +235,7 @@ def test_toy_limit_loss_has_three_critical_points(toy, toy_critical):
         assert toy_h(toy, w, r["c"][0], r["v"][0, 0]) > 0
     one = mgf.gauss_hermite_net(toy_target, [(1, "erf", False), (1, "identity", False)], din=1)
     runs = [
-        mgf.train(one, one.random_params(k), maxtime_ode=5, maxtime_optim=2, verbosity=0)
+        mgf.train(one, one.random_params(k), verbosity=0)
         for k in range(3)
     ]
     best = min(runs, key=lambda r: r.loss)
@@ -280,9 +280,10 @@ def test_gradient_flow_drifts_into_a_channel(toy, toy_critical):
     """From a seed of the toy, gradient flow runs into channel 2: found with the trajectory
     criterion, GLU gate at the channel-2 minimum, loss above its limit (nothing below it)."""
     p0 = np.random.default_rng(0).standard_normal((4, 4))[3] * np.array([2, 2, 1, 1])
-    res = mgf.train(
-        toy, p0, maxiterations_ode=1000, maxtime_ode=60, maxiterations_optim=0, verbosity=0
-    )
+    res = mgf.train(toy, p0, maxiterations_ode=1000, maxiterations_optim=0, verbosity=0,
+                    stop_on_channel=False)  # follow the channel to the end of the budget
+    assert res.ode_stopped_by == "maxiterations ≥ 1000" and res.end_state.kind == "channel"
+    assert res.end_state.channel.limit_loss == pytest.approx(toy_critical[2][2]["loss"], rel=1e-3)
     found = ch.find_channels(toy, res.x, res)
     assert [c["neurons"] for c in found] == [(0, 1)]
     assert found[0]["late_update_fraction"] > 0.9

@@ -160,7 +160,7 @@ def test_flows_of_neti_and_gauss_hermite_net_end_at_the_same_point():
     layers = [(2, "sigmoid2", True), (1, "identity", True)]
     neti, gh = mgf.NetI(teacher, layers), mgf.gauss_hermite_net(teacher, layers, din=2)
     p0 = neti.random_params(5)
-    kw = dict(maxtime_ode=20, maxtime_optim=10, min_gnorm=1e-13, verbosity=0)
+    kw = dict(min_gnorm=1e-13, verbosity=0)
     a, b = mgf.train(neti, p0, **kw), mgf.train(gh, p0, **kw)
     assert a.gnorm < 1e-12 and b.gnorm < 1e-12
     np.testing.assert_allclose(a.x, b.x, atol=1e-8)

@@ -10,7 +10,8 @@ import scipy.optimize
 
 import mlpgradientflow as mgf
 from mlpgradientflow.training.linesearch import hager_zhang, satisfies_wolfe
-from mlpgradientflow.training.objective import Objective, StopRules
+from mlpgradientflow.training.objective import Objective
+from mlpgradientflow.training.stopping import StopRules
 from mlpgradientflow.training.optimize import (
     METHODS,
     NEWTON_MAX_PARAMS,
@@ -239,12 +240,28 @@ def test_newton_escapes_saddle():
     assert obj.best_loss < 0.5 * loss_s
 
 
-def test_newton_line_search_failure_is_reported(min_clean):
-    """With min_gnorm = 0 the iteration runs into the roundoff floor and says so."""
+def test_newton_stops_at_the_noise_floor(min_clean):
+    """With min_gnorm = 0 the iteration runs into the roundoff floor and says so: the
+    gradient is at its measured noise floor (a converged end, not a failure)."""
+    from mlpgradientflow.endstate import noise_floor
+    from mlpgradientflow.training.stopping import StopReason
+
     net, xmin = min_clean
     obj, out = run(net, xmin, "newton", maxiterations=100, min_gnorm=0.0)
-    assert out.stopped_by == "line search failed", out
-    assert "no step found" in out.message and obj.best_gnorm <= 1e-14
+    assert out.stop.reason is StopReason.NOISE_FLOOR and out.stop.reason.converged, out
+    floor = noise_floor(net, obj.best_x).gradient
+    assert obj.best_gnorm <= floor <= 1e-14
+
+
+def test_newton_reports_a_line_search_that_fails_above_the_floor():
+    """A gradient inconsistent with the loss: no step lowers the loss although the gradient
+    is far above its noise floor, so the line search failure is reported as such."""
+    from mlpgradientflow.training.stopping import StopReason
+
+    net = FakeNet(lambda x: (float(x @ x), -2 * x, 2 * np.eye(x.size)), 2)  # wrong sign
+    obj, out = run(net, np.array([1.0, -0.5]), "newton", maxiterations=100)
+    assert out.stop.reason is StopReason.LINE_SEARCH_FAILED, out
+    assert "no step found" in out.message and obj.best_gnorm == 2.0
 
 
 def test_nonfinite_values_are_too_far():
@@ -321,11 +338,28 @@ def test_stop_reasons_are_reported(rules, reason, method):
     assert out.stopped_by == reason
 
 
-def test_patience(min_clean):
-    """At the roundoff floor evaluations stop improving the best point."""
-    net, xmin = min_clean
-    obj, out = run(net, near(xmin, 1e-3), "newton", patience=3, min_gnorm=0.0)
-    assert out.stopped_by == "patience (3)", out
+def test_patience():
+    """Patience fires first; the rules then fire in the reference's order, ours last."""
+    from types import SimpleNamespace
+
+    from mlpgradientflow.endstate import NoiseFloor
+
+    def obj(since=0, loss=1.0, gnorm=1.0, floor=0.0, loss_noise=0.0):
+        return SimpleNamespace(since_best=lambda: since, best_loss=loss, best_gnorm=gnorm,
+                               gradient_floor=lambda: floor,
+                               best_noise=lambda: NoiseFloor(loss_noise, floor))
+
+    rules = StopRules(maxiterations=10, patience=3, minloss=1e-30, min_gnorm=1e-15)
+    assert rules.check(obj(since=4, loss=0.0, gnorm=0.0), 20).stopped_by == "patience (3)"
+    assert rules.check(obj(loss=0.0, gnorm=0.0), 20, t=1e301).stopped_by == "t > 1e300"
+    assert rules.check(obj(loss=0.0, gnorm=0.0), 10).stopped_by == "maxiterations ≥ 10"
+    assert rules.check(obj(loss=0.0, gnorm=0.0), 1).stopped_by == "minloss ≤ 1e-30"
+    # a loss below minloss but not resolved (at its noise floor) does not fire minloss
+    assert rules.check(obj(loss=0.0, gnorm=0.5, loss_noise=1e-20), 1) is None
+    assert rules.check(obj(loss=-1e-18, gnorm=0.5), 1) is None  # negative: round-off
+    assert rules.check(obj(gnorm=1e-16), 1).stopped_by == "min_gnorm ≤ 1e-15"
+    assert rules.check(obj(gnorm=1e-13, floor=2e-13), 1).stopped_by == "noise floor (2e-13)"
+    assert rules.check(obj(gnorm=1e-13, floor=1e-14), 1) is None
 
 
 def test_scipy_message_when_scipy_ends():

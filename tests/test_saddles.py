@@ -26,7 +26,7 @@ def toy():
     teacher = mgf.TeacherNet([(6, "g", True), (1, "identity", True)], din=2, rng=1)
     net = mgf.Net([(4, "g", True), (1, "identity", True)], input=X, target=teacher(X))
     res = mgf.train(
-        net, net.random_params(1), maxtime_ode=10, maxtime_optim=10, min_gnorm=1e-14, verbosity=0
+        net, net.random_params(1), min_gnorm=1e-14, verbosity=0
     )
     assert res.gnorm < 1e-13 and res.loss > 1e-8
     assert mgf.landscape.morse_index(mgf.hessian_spectrum(net, res.x)[0])["n_negative"] == 0

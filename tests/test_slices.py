@@ -53,7 +53,7 @@ def test_slice_overflow_gives_inf():
 def minimum():
     """A minimum with L > 0: one student neuron for a two-neuron teacher."""
     net, _ = _student_teacher(width=1, r=2, seed=1)
-    res = mgf.train(net, net.random_params(5), maxtime_ode=5, maxtime_optim=5, verbosity=0)
+    res = mgf.train(net, net.random_params(5), verbosity=0)
     assert res.gnorm < 1e-13 and res.loss > 1e-6
     return net, res.x
 

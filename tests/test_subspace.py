@@ -13,7 +13,7 @@ from mlpgradientflow.landscape.subspace import (
     subspace_minloss_on_grid,
 )
 
-FAST = dict(maxtime_optim=0.5)
+FAST = dict(maxiterations_optim=100)
 
 
 def test_plane_geometry():

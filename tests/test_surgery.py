@@ -102,8 +102,6 @@ def critical_point():
         net,
         net.random_params(2),
         optim_solver="newton",
-        maxtime_ode=10,
-        maxtime_optim=10,
         min_gnorm=1e-14,
         verbosity=0,
     )

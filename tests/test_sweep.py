@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 
 from mlpgradientflow import cli, parallel
-from mlpgradientflow.sweep import COLUMNS, FIGURES, ConfigError, expand, load_config
+from mlpgradientflow.sweep import COLUMNS, ConfigError, expand, load_config
+
+FIGURES = ["end_states.png", "loss_vs_width.png", "gnorm_hist.png"]
+DETAIL = ["loss_curves.png", "spectra.png", "weights.png"]
 
 SMALL = """
 [grid]
@@ -29,8 +32,8 @@ n = [200]
 widths = [2]
 seeds = [7]
 [train]
-maxtime_ode = 1.0
-maxtime_optim = 0.5
+maxiterations_ode = 400
+maxiterations_optim = 50
 """
 
 
@@ -46,6 +49,8 @@ def test_sweep_on_a_local_pool_writes_summary_and_figures_and_resumes(tmp_path, 
     assert cli.main(["sweep", str(cfg), "--out", str(out), "--processes", "2", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert str(out.resolve()) in printed and "summary.csv" in printed
+    for name in FIGURES + DETAIL + ["summary.md", "summary.json"]:
+        assert name in printed and (out / name).stat().st_size > 1000, name
 
     rows = _rows(out)
     order = list(itertools.product(["tanh", "softplus"], [1, 3], [0, 1]))
@@ -54,12 +59,18 @@ def test_sweep_on_a_local_pool_writes_summary_and_figures_and_resumes(tmp_path, 
     for r in rows:
         assert list(r) == COLUMNS and r["error"] == ""
         assert (r["din"], r["n"], r["teacher_width"], r["teacher_seed"]) == ("2", "200", "2", "7")
-        assert int(r["n_negative"]) + int(r["n_zero"]) + int(r["n_positive"]) == int(r["nparams"])
+        assert r["end_state"] in ("minimum", "saddle", "channel", "not converged")
+        critical = r["end_state"] in ("minimum", "saddle")
+        assert critical == (float(r["gnorm"]) <= float(r["gtol"]) or float(r["loss"]) < 1e-30)
+        if critical:
+            counts = [int(r[k]) for k in ("n_negative", "n_zero", "n_positive")]
+            assert sum(counts) == int(r["nparams"]) and (counts[0] > 0) == (r["end_state"] == "saddle")
+        else:
+            assert r["n_negative"] == r["n_zero"] == r["n_positive"] == ""
+        assert (r["channel"] != "") == (r["end_state"] == "channel")
         assert float(r["loss"]) >= 0 and float(r["gnorm"]) >= 0 and float(r["time_s"]) > 0
-        assert r["ode_stopped_by"] and r["optim_stopped_by"]
+        assert r["ode_stopped_by"] and r["reproducible"] == "True"
     assert {int(r["nparams"]) for r in rows} == {5, 13}
-    for name in FIGURES:
-        assert (out / name).stat().st_size > 1000
     runs = sorted((out / "runs").glob("run_*.npz"))
     assert len(runs) == 8
 
@@ -81,6 +92,48 @@ def test_sweep_on_a_local_pool_writes_summary_and_figures_and_resumes(tmp_path, 
     cfg.write_text(SMALL.replace("seeds = [0, 1]", "seeds = [0, 2]"))
     assert cli.main(["sweep", str(cfg), "--out", str(out), "--quiet"]) == 2
     assert "holds a different sweep" in capsys.readouterr().err
+
+
+def test_run_is_the_sweep_with_the_embedded_configuration(tmp_path, capsys):
+    """``mlpgradientflow run`` (make run) goes through the sweep pipeline: the same files,
+    the same end states, and each run equals a plain ``train`` call with the same options."""
+    import numpy as np
+
+    import mlpgradientflow as mgf
+    from mlpgradientflow.sweep import RUN_TRAIN
+
+    args = ["run", "--out", str(tmp_path), "--name", "t", "--n", "300", "--widths", "1", "3",
+            "--seeds", "0", "--maxiterations-ode", "1500", "--maxiterations-optim", "200",
+            "--processes", "0", "--quiet"]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    out = tmp_path / "t"
+    assert "| end state |" in printed and f"written to {out.resolve()}" in printed
+    for f in ["summary.md", "summary.csv", "summary.json", *FIGURES, *DETAIL,
+              "runs/run_00000.npz", "runs/run_00001.npz"]:
+        assert (out / f).exists(), f
+    rows = json.loads((out / "summary.json").read_text())["rows"]
+    assert [r["width"] for r in rows] == [1, 3]
+    assert all(r["end_state"] in ("minimum", "saddle") and r["gnorm"] <= r["gtol"] for r in rows)
+    res = mgf.load_results(out)
+    _, nets, inits, _ = expand(load_config_of(out))
+    for r, net, p0 in zip(res, nets, inits):
+        ref = mgf.train(net, p0, RUN_TRAIN, maxiterations_ode=1500, maxiterations_optim=200)
+        np.testing.assert_array_equal(r.x, ref.x)
+        assert r.end_state.kind == ref.end_state.kind
+    assert cli.main(args[:-1] + ["--quiet"]) == 0  # the same command again: resumes, same rows
+    assert json.loads((out / "summary.json").read_text())["rows"] == rows
+
+
+def load_config_of(out: Path):
+    """The SweepConfig a folder was written with."""
+    from mlpgradientflow.sweep import SweepConfig
+    from mlpgradientflow.training import TrainOptions
+
+    d = json.loads((out / "sweep_config.json").read_text())
+    train = TrainOptions.from_json(d.pop("train"))
+    return SweepConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()},
+                       train=train)
 
 
 def test_expand_shares_nets_and_data(tmp_path):
@@ -111,16 +164,18 @@ BASE = "[grid]\nwidths = [1]\nseeds = [0]\n"
     (BASE + 'activations = ["softmax"]\n', "softmax is allowed in the output layer only"),
     (BASE + "[teacher]\nactivation = 3\n", "[teacher] activation must be an activation name"),
     (BASE + "[teacher]\nwidth = [2]\n", "[teacher]: unknown key 'width' (did you mean 'widths'?)"),
-    (BASE + '[train]\nmaxtime_ode = "5"\n', "[train] maxtime_ode must be int or float, got '5'"),
-    (BASE + "[train]\nmaxiterations_ode = 1e4\n", "[train] maxiterations_ode must be int"),
-    (BASE + "[train]\nmin_gnorm = true\n", "[train] min_gnorm must be int or float, got True"),
-    (BASE + "[train]\nmaxtime = 5\n", "[train]: unknown key 'maxtime'"),
-    (BASE + "[train]\nmerge = 1\n", "[train]: unknown key 'merge'"),
-    (BASE + '[train]\nalg = "cvode"\n', "[train]: argument `alg`: unknown solver 'cvode'"),
-    (BASE + "[train]\ntauinv = -1\n", "[train]: argument `tauinv`"),
+    (BASE + '[train]\nmaxtime_ode = "5"\n', "[train]: option `maxtime_ode` must be a number, got '5'"),
+    (BASE + "[train]\nmaxiterations_ode = 1e4\n",
+     "[train]: option `maxiterations_ode` must be an integer >= 0, got 10000.0"),
+    (BASE + "[train]\nmin_gnorm = true\n", "[train]: option `min_gnorm` must be a number, got True"),
+    (BASE + "[train]\nmaxtime = 5\n", "[train]: unknown option 'maxtime'"),
+    (BASE + "[train]\nmerge = 1\n", "[train]: option `merge` must be (layer, (i, j), strength), got 1"),
+    (BASE + '[train]\nalg = "cvode"\n', "[train]: option `alg`: unknown solver 'cvode'"),
+    (BASE + "[train]\ntauinv = -1\n", "[train]: option `tauinv` must be"),
+    (BASE + "[train]\nbatchsize = 10\n", "[train]: option `batchsize` needs a discrete rule"),
     ("grid = 3\n", "grid must be a table ([grid])"),
     ("data_seed = -1\n" + BASE, "data_seed must be a list of integers >= 0"),
-    ("zero_tol = 2\n" + BASE, "zero_tol must be a number in [0, 1)"),
+    ("zero_tol = 2\n" + BASE, "option `zero_tol` must be a number in [0, 1), got 2"),
     ("[grid\n", "invalid TOML"),
 ])
 def test_bad_config_files_name_the_key(tmp_path, text, message):
@@ -155,8 +210,8 @@ n = [500]
 [teacher]
 widths = [3]
 [train]
-maxtime_ode = 1.0
-maxtime_optim = 0.3
+maxiterations_ode = 300
+maxiterations_optim = 30
 """
 
 

@@ -131,7 +131,7 @@ def test_expand_trained_critical_point(data):
     the G(2, 4) subspaces, but not with a zero-type neuron (why G excludes them)."""
     X, teacher = data
     net = mgf.Net([(2, "tanh", True), (1, "identity", True)], input=X, target=teacher(X))
-    res = mgf.train(net, net.random_params(3), maxtime_ode=10, maxtime_optim=10, verbosity=0)
+    res = mgf.train(net, net.random_params(3), verbosity=0)
     assert res.gnorm < 1e-10 and res.loss > 1e-4
     subspaces = list(enumerate_subspaces(2, 4, zero_neurons=False))
     assert len(subspaces) == 14

@@ -36,7 +36,7 @@ def small():
 def test_reference_train_test(small):
     """Reference test 7: the flow lowers the loss, the optimiser does not worsen it."""
     net, p0 = small
-    res = mgf.train(net, p0, maxtime_ode=1, maxtime_optim=1, **QUIET)
+    res = mgf.train(net, p0, **QUIET)
     assert res.ode_loss < net.loss(p0)
     assert res.loss <= res.ode_loss + math.sqrt(np.finfo(float).eps)
     assert res.loss == net.loss(res.x) and res.gnorm == np.abs(net.gradient(res.x)).max()
@@ -45,9 +45,9 @@ def test_reference_train_test(small):
 @pytest.mark.parametrize("alg", ["cvode_bdf", "cvode_bdf_gmres", "lsoda", "bdf", "radau", "rodas4", "rodas5"])
 def test_every_implicit_solver_reaches_the_same_minimum(small, alg):
     net, p0 = small
-    ref = mgf.train(net, p0, alg="cvode_bdf", maxiterations_optim=0, maxtime_ode=20,
+    ref = mgf.train(net, p0, alg="cvode_bdf", maxiterations_optim=0,
                     reltol=1e-10, abstol=1e-12, min_gnorm=1e-10, **QUIET)
-    res = mgf.train(net, p0, alg=alg, maxiterations_optim=0, maxtime_ode=20, reltol=1e-10,
+    res = mgf.train(net, p0, alg=alg, maxiterations_optim=0, reltol=1e-10,
                     abstol=1e-12, min_gnorm=1e-10, **QUIET)
     assert res.ode_stopped_by.startswith("min_gnorm"), res.ode_stopped_by
     np.testing.assert_allclose(res.x, ref.x, atol=1e-7)
@@ -101,9 +101,8 @@ def test_stopping_rules_each_fire(small):
     assert mgf.train(net, p0, maxiterations_ode=7, **kw).ode_stopped_by == "maxiterations ≥ 7"
     assert mgf.train(net, p0, maxiterations_ode=7, **kw).ode_iterations == 7
     assert mgf.train(net, p0, maxT=0.5, **kw).ode_stopped_by == "maxT"
-    r = mgf.train(net, p0, alg=mgf.Descent(1e-5), maxtime_ode=0.3, **kw)
-    assert r.ode_stopped_by == "maxtime > 0.3s" and 0.3 < r.ode_time_run < 3
-    assert mgf.train(net, p0, min_gnorm=0, minloss=0, **kw).ode_stopped_by == "t > 1e300"
+    r = mgf.train(net, p0, min_gnorm=0, minloss=0, **kw)  # runs into the noise floor
+    assert r.ode_stopped_by.startswith("noise floor") and r.converged and r.reproducible
     L0 = net.loss(p0)
     assert mgf.train(net, p0, minloss=L0 / 2, **kw).ode_stopped_by.startswith("minloss")
     g = mgf.train(net, p0, min_gnorm=1e-3, **kw)
@@ -115,12 +114,12 @@ def test_tauinv_zero_freezes_and_partial_tauinv(small):
     """Reference test 11: tau = 0 moves nothing; tau = 1 on the first-layer biases only
     moves only those, in both phases."""
     net, p0 = small
-    r = mgf.train(net, p0, tauinv=0.0, maxtime_ode=0.5, maxtime_optim=0.5, **QUIET)
+    r = mgf.train(net, p0, tauinv=0.0, **QUIET)
     np.testing.assert_array_equal(r.x, p0)
     tau = np.zeros(net.nparams)
     tau[[2, 5]] = 1.0  # biases of the two hidden neurons
     for alg in ("cvode_bdf", mgf.Adam(1e-2)):
-        r = mgf.train(net, p0, tauinv=tau, alg=alg, maxtime_ode=1, maxtime_optim=1, **QUIET)
+        r = mgf.train(net, p0, tauinv=tau, alg=alg, maxiterations_ode=2000, **QUIET)
         moved = r.x != p0
         assert moved[[2, 5]].any() and not moved[tau == 0].any()
     with pytest.raises(ValueError, match="tauinv"):
@@ -184,7 +183,7 @@ def test_minibatches_are_shuffled_and_use_every_sample(small, monkeypatch):
 
 def test_save_load_round_trip(small, tmp_path):
     net, p0 = small
-    res = mgf.train(net, p0, maxtime_ode=0.5, maxtime_optim=0.5, **QUIET)
+    res = mgf.train(net, p0, maxiterations_ode=300, maxiterations_optim=20, **QUIET)
     path = tmp_path / "r.npz"
     res.save(path)
     back = mgf.load_result(path)
@@ -211,7 +210,7 @@ def test_newton_reaches_1e_14_on_a_minimum_with_positive_loss():
     teacher = mgf.TeacherNet([(4, "softplus", True), (1, "identity", True)], din=2, rng=1)
     net = mgf.Net([(2, "softplus", True), (1, "identity", True)], input=X, target=teacher(X))
     # a short flow (CVODE alone often gets to 1e-15), then Newton must do the rest
-    res = mgf.train(net, net.random_params(2), maxiterations_ode=100, maxtime_optim=10, **QUIET)
+    res = mgf.train(net, net.random_params(2), maxiterations_ode=100, **QUIET)
     assert res.ode_stopped_by == "maxiterations ≥ 100" and res.optim_iterations > 0
     assert res.loss > 1e-6
     assert res.gnorm <= 1e-14, (res.gnorm, res.optim_stopped_by)
@@ -237,9 +236,10 @@ def test_solver_fallback_when_the_first_step_fails(small, capsys):
 
 def test_progress_output(small, capsys):
     net, p0 = small
-    mgf.train(net, p0, maxtime_ode=0.2, maxtime_optim=0.2, verbosity=0)
+    mgf.train(net, p0, maxiterations_ode=100, maxiterations_optim=10, verbosity=0)
     assert capsys.readouterr().err == ""
-    mgf.train(net, p0, maxtime_ode=0.5, maxtime_optim=0.2, verbosity=1, progress_interval=0.0)
+    mgf.train(net, p0, maxiterations_ode=100, maxiterations_optim=10, verbosity=1,
+              progress_interval=0.0)
     err = capsys.readouterr().err
     assert "best loss" in err and "flow stopped by" in err
 
@@ -254,8 +254,14 @@ def test_interrupt_returns_the_best_point(tmp_path):
         t = mgf.TeacherNet([(6, "softplus", True), (1, "identity", True)], din=2, rng=1)
         net = mgf.Net([(40, "softplus", True), (1, "identity", True)], input=X, target=t(X))
         p0 = net.random_params(2)
-        print("ready", flush=True)
-        r = mgf.train(net, p0, alg=mgf.Descent(1e-4), maxtime_ode=60, verbosity=0)
+
+        class Announcing(mgf.Descent):  # says "ready" once training has really started
+            def apply(self, state, x, g):
+                if state is None:
+                    print("ready", flush=True)
+                return 1, self.eta * g
+
+        r = mgf.train(net, p0, alg=Announcing(1e-4), maxiterations_ode=10**7, verbosity=0)
         print(json.dumps({"ode": r.ode_stopped_by, "optim": r.optim_stopped_by,
                           "loss": r.loss, "l0": net.loss(p0), "best": net.loss(r.x)}), flush=True)
     """))
@@ -267,20 +273,6 @@ def test_interrupt_returns_the_best_point(tmp_path):
     info = json.loads(out.strip().splitlines()[-1])
     assert info["ode"] == "interrupted" and info["optim"] == ""
     assert info["loss"] < info["l0"] and info["loss"] == info["best"]
-
-
-def test_teacher_student_job(tmp_path):
-    from mlpgradientflow.cli import main
-
-    assert main(["run", "--out", str(tmp_path), "--name", "t", "--n", "300", "--widths", "1", "3",
-                 "--seeds", "1", "--maxtime-ode", "2", "--maxtime-optim", "2", "--quiet"]) == 0
-    out = tmp_path / "t"
-    for f in ("summary.md", "summary.csv", "summary.json", "loss_curves.png", "spectra.png",
-              "weights.png", "runs/width1_seed0.npz", "runs/width3_seed0.npz"):
-        assert (out / f).exists(), f
-    rows = json.loads((out / "summary.json").read_text())["rows"]
-    assert len(rows) == 2 and all(r["gnorm"] < 1e-8 for r in rows)
-    assert mgf.load_result(out / "runs/width3_seed0.npz").x.size == 13
 
 
 def test_batch_gradients_of_an_epoch_average_to_the_full_gradient(small):

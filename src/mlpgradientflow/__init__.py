@@ -18,6 +18,8 @@ from .derivatives import gradient as gradient
 from .derivatives import hessian as hessian
 from .derivatives import hessian_spectrum as hessian_spectrum
 from .derivatives import loss as loss
+from .endstate import EndState as EndState
+from .endstate import end_state as end_state
 from .gaussian import NetI as NetI
 from .gaussian import gauss_hermite_net as gauss_hermite_net
 from .net import Net as Net
@@ -30,6 +32,7 @@ from .parallel import train_many as train_many
 from .training import Adam as Adam
 from .training import Descent as Descent
 from .training import Momentum as Momentum
+from .training import TrainOptions as TrainOptions
 from .training import TrainResult as TrainResult
 from .training import load_result as load_result
 from .training import train as train
@@ -40,9 +43,12 @@ __all__ = [
     "Activation",
     "Adam",
     "Descent",
+    "EndState",
     "FailedRun",
     "Momentum",
+    "TrainOptions",
     "TrainResult",
+    "end_state",
     "load_result",
     "load_results",
     "train",

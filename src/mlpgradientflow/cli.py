@@ -1,16 +1,21 @@
 """The command line: ``mlpgradientflow run`` and ``mlpgradientflow sweep`` (also
-``python -m mlpgradientflow ...``)."""
+``python -m mlpgradientflow ...``). Both run the one teacher–student pipeline of
+:mod:`mlpgradientflow.sweep`: ``run`` on the embedded configuration
+(:data:`~mlpgradientflow.sweep.RUN`, changed by its options), ``sweep`` on a TOML file."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from datetime import datetime
+from pathlib import Path
 
 __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .sweep import RUN, RUN_TRAIN
+
     ap = argparse.ArgumentParser(
         prog="mlpgradientflow",
         description="Exact loss landscapes and gradient flow of small multilayer perceptrons.",
@@ -19,21 +24,38 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="teacher-student experiment on embedded defaults",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Teacher-student experiment: a teacher network makes targets for Gaussian "
-        "inputs; students of several widths are trained by gradient flow and Newton to "
-        "critical points, which are characterised by their loss, gradient, exact Hessian "
-        "spectrum and alignment with the teacher. Results and plots go to OUT/<run>/.",
+        "inputs; students of several widths are trained by gradient flow and Newton, and each "
+        "end point is classified (minimum, saddle, flat channel, not converged) with its loss, "
+        "gradient, Hessian eigenvalue counts and alignment with the teacher. Results and "
+        "figures go to OUT/NAME/; the same command again resumes. Budgets are counts, so the "
+        "results are the same on every machine.",
     )
-    run.add_argument("--out", default="results", help="output folder (default: results)")
+    run.add_argument("--out", default="results", help="output folder")
     run.add_argument("--name", default=None, help="run name (default: a timestamp)")
-    run.add_argument("--widths", type=int, nargs="+", default=[2, 4, 8], help="student widths")
-    run.add_argument("--seeds", type=int, default=3, help="random initialisations per width")
-    run.add_argument("--n", type=int, default=10_000, help="number of Gaussian input samples")
-    run.add_argument("--din", type=int, default=2, help="input dimension")
-    run.add_argument("--teacher-width", type=int, default=4, help="teacher hidden width")
-    run.add_argument("--activation", default="softplus", help="hidden activation (a name)")
-    run.add_argument("--maxtime-ode", type=float, default=10.0, help="seconds of gradient flow per run")
-    run.add_argument("--maxtime-optim", type=float, default=5.0, help="seconds of Newton per run")
+    run.add_argument("--widths", type=int, nargs="+", default=list(RUN.widths), help="student widths")
+    seeds = run.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=int, nargs="+", default=None,
+                       help=f"student seeds, a list (default: {' '.join(map(str, RUN.seeds))})")
+    seeds.add_argument("--n-seeds", type=int, default=None, help="number of seeds: 0 .. N-1")
+    run.add_argument("--n", type=int, default=RUN.n[0], help="number of Gaussian input samples")
+    run.add_argument("--din", type=int, default=RUN.din[0], help="input dimension")
+    run.add_argument("--teacher-width", type=int, default=RUN.teacher_widths[0],
+                     help="teacher hidden width")
+    run.add_argument("--teacher-seed", type=int, default=RUN.teacher_seeds[0], help="teacher seed")
+    run.add_argument("--activation", default=RUN.activations[0], help="hidden activation (a name)")
+    run.add_argument("--maxiterations-ode", type=int, default=RUN_TRAIN.stop.maxiterations_ode,
+                     help="flow steps per run")
+    run.add_argument("--maxiterations-optim", type=int,
+                     default=RUN_TRAIN.stop.maxiterations_optim, help="Newton iterations per run")
+    run.add_argument("--maxtime-ode", type=float, default=None,
+                     help="optional wall-clock cap per run on the flow, seconds (results then "
+                     "depend on the machine)")
+    run.add_argument("--maxtime-optim", type=float, default=None,
+                     help="optional wall-clock cap per run on Newton, seconds")
+    run.add_argument("--processes", type=int, default=None,
+                     help="worker processes (default: all cores; 0: in this process)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     sweep = sub.add_parser(
         "sweep",
@@ -41,8 +63,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Teacher-student sweep: one training run per combination of the grid in "
         "CONFIG (student widths, seeds, activations, N, Din, teachers; [train] holds the "
         "options of train). Each run is saved to OUT/runs/ as it finishes; the same command "
-        "again resumes. Writes OUT/summary.csv, loss_vs_width.png, gnorm_hist.png, "
-        "morse_hist.png. The file's schema: python -m pydoc mlpgradientflow.sweep",
+        "again resumes. Writes OUT/summary.csv, summary.md, summary.json and figures. The "
+        "file's schema: python -m pydoc mlpgradientflow.sweep.config",
     )
     sweep.add_argument("config", help="the sweep's TOML file (e.g. examples/sweep.toml)")
     sweep.add_argument("--out", required=True, help="output folder (rerun to resume)")
@@ -56,68 +78,102 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the exit status: 0, 1 when runs failed, 2 for bad input."""
     args = _parser().parse_args(argv)
-    if args.command == "sweep":
-        return _sweep(args.config, args.out, args.scheduler, args.processes, args.quiet)
-    if args.command == "run":
-        from pathlib import Path
-
-        from .experiments.teacher_student import TeacherStudentConfig, run_teacher_student
-
-        name = args.name or datetime.now().strftime("%Y%m%d-%H%M%S")
-        cfg = TeacherStudentConfig(
-            din=args.din,
-            teacher_width=args.teacher_width,
-            activation=args.activation,
-            n=args.n,
-            widths=tuple(args.widths),
-            seeds=tuple(range(args.seeds)),
-            maxtime_ode=args.maxtime_ode,
-            maxtime_optim=args.maxtime_optim,
-        )
-        out = run_teacher_student(cfg, Path(args.out) / name, verbosity=0 if args.quiet else 1)
-        print((out / "summary.md").read_text())
-        print(f"results written to {out.resolve()}/\n  summary.md, summary.csv, summary.json, "
-              "runs/*.npz, loss_curves.png, spectra.png, weights.png")
-    return 0
-
-
-def _sweep(config: str, out: str, scheduler: str | None, processes: int | None, quiet: bool) -> int:
-    """``mlpgradientflow sweep``; the exit status: 0, 1 when runs failed, 2 for bad input."""
-    from pathlib import Path
-
-    from .sweep import FIGURES, ConfigError, load_config, run_sweep
+    from .sweep import ConfigError
 
     client = None
     try:
-        cfg = load_config(config)
-        if processes is not None and processes < 0:
-            raise ConfigError(f"--processes must be >= 0, got {processes}")
-        if scheduler:
-            try:
-                from distributed import Client
-            except ImportError:
-                raise ConfigError("--scheduler needs dask.distributed: pip install "
-                                  "'mlpgradientflow[dask]'") from None
-            try:
-                client = Client(scheduler, timeout="30s")
-            except OSError as err:
-                raise ConfigError(f"cannot connect to the Dask scheduler at {scheduler}: {err}") from None
-            if not client.nthreads():  # e.g. SLURM jobs still queued: scatter needs a worker
-                print(f"waiting for workers to connect to {scheduler} ...", file=sys.stderr)
-                client.wait_for_workers(1)
-        executor = client if client is not None else None if processes == 0 else processes or "processes"
-        rows = run_sweep(cfg, out, executor, progress=not quiet)
+        if args.command == "run":
+            cfg, out, title = _run_config(args)
+        else:
+            from .sweep import load_config
+
+            cfg, out, title = load_config(args.config), Path(args.out), None
+        if args.processes is not None and args.processes < 0:
+            raise ConfigError(f"--processes must be >= 0, got {args.processes}")
+        if getattr(args, "scheduler", None):
+            client = _connect(args.scheduler)
+        executor = client if client is not None else (
+            None if args.processes == 0 else args.processes or "processes")
+        outcome = _execute(cfg, out, executor, args.quiet, title)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
         if client is not None:
             client.close()
-    failed = sum(bool(r["error"]) for r in rows)
-    where = Path(out).resolve()
-    print(f"{len(rows)} runs, {failed} failed; written to {where}/\n  summary.csv, "
-          + "".join(f"{f}, " for f in FIGURES if (where / f).exists()) + "runs/")
+    return _report(outcome, args.command == "run")
+
+
+def _run_config(args):
+    from dataclasses import replace
+
+    from .sweep import RUN, RUN_TRAIN, ConfigError
+    from .sweep.config import train_options
+
+    seeds = tuple(args.seeds) if args.seeds else tuple(range(args.n_seeds)) if args.n_seeds else RUN.seeds
+    for name, values in (("--widths", args.widths), ("--seeds", seeds), ("--n", [args.n]),
+                         ("--din", [args.din]), ("--teacher-width", [args.teacher_width])):
+        lo = 0 if name == "--seeds" else 1
+        if not values or min(values) < lo:
+            raise ConfigError(f"{name} must be integers >= {lo}, got {values}")
+    caps = {k: v for k, v in (("maxtime_ode", args.maxtime_ode),
+                              ("maxtime_optim", args.maxtime_optim)) if v is not None}
+    train = train_options("options", dict(maxiterations_ode=args.maxiterations_ode,
+                                          maxiterations_optim=args.maxiterations_optim, **caps),
+                          RUN_TRAIN)
+    try:
+        from .activations import get_activation
+
+        get_activation(args.activation)
+    except ValueError as err:
+        raise ConfigError(f"--activation: {err}") from None
+    cfg = replace(RUN, widths=tuple(args.widths), seeds=seeds, n=(args.n,), din=(args.din,),
+                  teacher_widths=(args.teacher_width,), teacher_seeds=(args.teacher_seed,),
+                  activations=(args.activation,), train=train)
+    name = args.name or datetime.now().strftime("%Y%m%d-%H%M%S")
+    title = (f"Teacher–student: {args.activation} teacher of width {args.teacher_width}, "
+             f"Din={args.din}, N={args.n}")
+    return cfg, Path(args.out) / name, title
+
+
+def _connect(address: str):
+    from .sweep import ConfigError
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("--scheduler needs dask.distributed: pip install "
+                          "'mlpgradientflow[dask]'") from None
+    try:
+        client = Client(address, timeout="30s")
+    except OSError as err:
+        raise ConfigError(f"cannot connect to the Dask scheduler at {address}: {err}") from None
+    if not client.nthreads():  # e.g. SLURM jobs still queued: scatter needs a worker
+        print(f"waiting for workers to connect to {address} ...", file=sys.stderr)
+        client.wait_for_workers(1)
+    return client
+
+
+def _execute(cfg, out: Path, executor, quiet: bool, title):
+    from .sweep import run_sweep
+
+    if not quiet:
+        print(f"{cfg.n_runs} runs into {out.resolve()}/", file=sys.stderr, flush=True)
+    return run_sweep(cfg, out, executor, progress=not quiet, title=title)
+
+
+def _report(outcome, show_table: bool) -> int:
+    failed = sum(bool(r["error"]) for r in outcome)
+    if show_table:
+        print((outcome.folder / "summary.md").read_text())
+    kinds: dict[str, int] = {}
+    for r in outcome:
+        kinds[r.get("end_state") or "failed"] = kinds.get(r.get("end_state") or "failed", 0) + 1
+    print(f"{len(outcome)} runs: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+    print(f"written to {outcome.folder}/\n  " + ", ".join(outcome.files) + ", runs/*.npz")
+    print(f"load them with: mgf.load_results({str(outcome.folder)!r})")
     if failed:
         print(f"{failed} runs failed: see the error column of summary.csv; the same command "
               "again retries them", file=sys.stderr)

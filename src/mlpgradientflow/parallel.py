@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .io import write_json
-from .training import load_result, train
+from .training import DEFAULTS, TrainOptions, load_result, train
 
 __all__ = ["train_many", "load_results", "FailedRun"]
 
@@ -63,14 +63,13 @@ def _init_worker(nets: list, blas_threads: int) -> None:
     threadpool_limits(limits=blas_threads)
 
 
-def _run(index: int, net, init, options: dict, path: str | None):
+def _run(index: int, net, init, options: TrainOptions, path: str | None):
     """Train one run; save it when ``path`` is given. Never raises: failures come back."""
     if isinstance(net, int):
         net = _NETS[net]
     try:
-        res = train(net, init, **options)
+        res = train(net, init, options)
         res.info["run_index"] = index
-        res.info["options"] = {k: repr(v) for k, v in options.items()}
         if path:
             res.save(path)
             failed = Path(path).with_suffix(".failed.json")
@@ -86,12 +85,17 @@ def _run(index: int, net, init, options: dict, path: str | None):
 
 
 # -- the driver -----------------------------------------------------------------------------
+#: the default options of every run: the package defaults, without progress lines
+QUIET = DEFAULTS.replace(verbosity=0)
+
+
 def train_many(
     net,
     inits: Sequence,
     executor=None,
     outdir: str | os.PathLike | None = None,
     *,
+    options: TrainOptions | None = None,
     progress: bool = True,
     blas_threads: int = 1,
     **train_options,
@@ -117,10 +121,13 @@ def train_many(
         Save each run as it finishes and skip finished runs when called again (see the
         module docstring). The call's number of runs and options are written to
         ``outdir/sweep.json``; a different call on the same folder is an error.
+    options : TrainOptions, optional
+        The options of every :func:`~mlpgradientflow.train` call (default: the package
+        defaults with ``verbosity=0``), updated by ``train_options``.
     progress : bool
         A progress bar over runs (tqdm when installed, else a line every few seconds).
     **train_options
-        Passed to every :func:`~mlpgradientflow.train` call (``verbosity`` defaults to 0).
+        Keyword options of :func:`~mlpgradientflow.train`, passed to every call.
 
     Examples
     --------
@@ -129,12 +136,12 @@ def train_many(
     >>> X = np.random.default_rng(0).standard_normal((200, 2))
     >>> net = mgf.Net([(2, "tanh", True), (1, "identity", True)], input=X, target=X[:, :1] ** 2)
     >>> res = mgf.train_many(net, [net.random_params(s) for s in range(3)], progress=False,
-    ...                      maxtime_ode=1, maxtime_optim=1)
+    ...                      maxiterations_ode=500, maxiterations_optim=100)
     >>> [type(r).__name__ for r in res]
     ['TrainResult', 'TrainResult', 'TrainResult']
     """
     nets, keys = _distinct(net, len(inits))
-    options = {"verbosity": 0, **train_options}
+    options = TrainOptions.make(QUIET if options is None else options, **train_options)
     paths = _prepare_outdir(outdir, len(inits), options)
     results: list = [None] * len(inits)
     todo = []
@@ -237,11 +244,11 @@ def _dask(client, nets, keys, inits, todo, options, path):
 
 
 # -- files ------------------------------------------------------------------------------------
-def _prepare_outdir(outdir, n: int, options: dict):
+def _prepare_outdir(outdir, n: int, options: TrainOptions):
     if outdir is None:
         return None
     out = Path(outdir)
-    manifest = {"n_runs": n, "options": {k: repr(v) for k, v in sorted(options.items())}}
+    manifest = {"n_runs": n, "options": options.to_json()}
     mpath = out / "sweep.json"
     if mpath.exists():
         old = json.loads(mpath.read_text())

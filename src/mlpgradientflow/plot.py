@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_loss_curves", "plot_spectra", "plot_incoming_weights", "save_figure"]
+__all__ = ["plot_loss_curves", "plot_spectra", "plot_incoming_weights", "save_figure",
+           "signed_log"]
 
 
 def _axes(ax, figsize=(5, 3.5)):
@@ -20,42 +21,86 @@ def plot_loss_curves(results, labels=None, ax=None):
     """Loss against flow time on log-log axes, one line per result (t + 1 on the x axis,
     so that the start t = 0 is shown). The time axis ends a decade after the last change
     of any curve: converged flows run on to huge times (CVODE's steps grow without bound
-    once the gradient vanishes) where nothing happens."""
+    once the gradient vanishes) where nothing happens. Where phase 2 ran, the trajectory
+    ends with its final point (at the last flow time + 1, as in the reference), drawn as a
+    dashed segment to a square marker."""
     ax = _axes(ax)
-    curves = [(np.asarray(r.trajectory.t, float), np.maximum(np.asarray(r.loss_curve, float), 1e-33))
-              for r in results]
+    curves = [(np.asarray(r.trajectory.t, float), np.maximum(np.asarray(r.loss_curve, float), 1e-33),
+               _phase2_appended(r)) for r in results]
     t_end = 10.0
-    for t, loss in curves:
-        moving = np.nonzero(np.abs(loss - loss[-1]) > 1e-6 * loss[-1])[0]
-        if moving.size:
-            t_end = max(t_end, 10 * (t[min(moving[-1] + 1, len(t) - 1)] + 1.0))
-    for i, (t, loss) in enumerate(curves):
-        keep = t + 1.0 <= t_end  # far beyond, matplotlib's log autoscaling overflows
-        ax.plot(t[keep] + 1.0, loss[keep], label=None if labels is None else labels[i], lw=1.2,
-                marker=".", ms=2)
+    for t, loss, two in curves:
+        flow = loss[:-1] if two else loss
+        moving = np.nonzero(np.abs(flow - flow[-1]) > 1e-6 * flow[-1])[0] if flow.size else []
+        if len(moving):
+            t_end = max(t_end, 10 * (t[min(moving[-1] + 1, len(flow) - 1)] + 1.0))
+    for i, (t, loss, two) in enumerate(curves):
+        n = len(t) - two
+        keep = t[:n] + 1.0 <= t_end  # far beyond, matplotlib's log autoscaling overflows
+        (line,) = ax.plot(t[:n][keep] + 1.0, loss[:n][keep], lw=1.2, marker=".", ms=2,
+                          label=None if labels is None else labels[i])
+        if two and n:
+            last = min(t[n - 1], t_end - 1.0) + 1.0
+            ax.plot([last, last], [loss[n - 1], loss[-1]], ls="--", lw=1, color=line.get_color())
+            ax.plot([last], [loss[-1]], marker="s", ms=4, color=line.get_color())
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(1.0, t_end)
-    ax.set_xlabel("flow time t + 1")
+    ax.set_xlabel("flow time t + 1 (square: after phase 2)")
     ax.set_ylabel("loss")
     if labels is not None:
         ax.legend(fontsize=7, frameon=False)
     return ax
 
 
-def plot_spectra(spectra, labels, ax=None, linthresh: float = 1e-8):
-    """Hessian eigenvalues, one row per spectrum, on a symmetric-log axis (negative in red)."""
+def _phase2_appended(res) -> bool:
+    """Whether the trajectory's last state is phase 2's final point (see :func:`train`)."""
+    return bool(getattr(res, "info", {}).get("trajectory_ends_after_optim", False))
+
+
+def signed_log(x, floor: float) -> np.ndarray:
+    r"""The signed-log coordinate :math:`\mathrm{sign}(x)\,\log_{10}(|x|/\mathrm{floor})` for
+    :math:`|x| > \mathrm{floor}`, 0 inside :math:`[-\mathrm{floor}, \mathrm{floor}]`.
+
+    >>> signed_log([-1e-2, 0.0, 1e-9, 1e3], 1e-8).tolist()
+    [-6.0, 0.0, 0.0, 11.0]
+    """
+    x = np.asarray(x, float)
+    a = np.abs(x)
+    return np.where(a > floor, np.sign(x) * np.log10(np.maximum(a, floor) / floor), 0.0)
+
+
+def plot_spectra(spectra, labels, ax=None, floor: float | None = None):
+    r"""Hessian eigenvalues, one row per spectrum, on a signed log axis (negative in red).
+
+    The axis shows :func:`signed_log` of the eigenvalues: decades of positive eigenvalues to
+    the right, of negative ones to the left, and everything with :math:`|\lambda| \le`
+    ``floor`` (default :math:`10^{-12}` of the largest magnitude) at 0. At most nine ticks,
+    labelled with the eigenvalue they stand for, so the labels stay legible for spectra over
+    any number of decades."""
     ax = _axes(ax, (6, 0.35 * len(spectra) + 1.5))
+    top = max((np.abs(np.asarray(ev, float)).max() for ev in spectra if len(ev)), default=1.0)
+    floor = float(floor) if floor is not None else max(top, 1e-300) * 1e-12
     for i, ev in enumerate(spectra):
         ev = np.asarray(ev, float)
-        ax.scatter(ev, np.full(ev.shape, i), s=9, c=np.where(ev < 0, "C3", "C0"))
-    ax.set_xscale("symlog", linthresh=linthresh)
-    top = max((np.abs(np.asarray(ev, float)).max() for ev in spectra if len(ev)), default=1.0)
-    neg = any(np.min(ev) < 0 for ev in spectra if len(ev))
-    ax.set_xlim(-2 * top if neg else -linthresh, 2 * top)  # autoscaling symlog overflows
+        ax.scatter(signed_log(ev, floor), np.full(ev.shape, i), s=9,
+                   c=np.where(ev < -floor, "C3", np.where(ev > floor, "C0", "0.5")))
+    span = max(float(signed_log(top, floor)), 1.0)
+    neg = any(np.min(ev) < -floor for ev in spectra if len(ev))
+    lo = -span if neg else -0.5
+    step = max(1, int(np.ceil((span - lo) / 8)))
+    ticks = [k for k in range(int(np.floor(lo)), int(np.ceil(span)) + 1) if k % step == 0]
+    ax.set_xticks(ticks, [_tick_label(k, floor) for k in ticks], fontsize=7)
+    ax.set_xlim(lo - 0.3, span + 0.3)
+    ax.axvline(0, color="0.85", lw=0.6, zorder=0)
     ax.set_yticks(range(len(spectra)), labels, fontsize=7)
-    ax.set_xlabel("Hessian eigenvalue")
+    ax.set_xlabel(f"Hessian eigenvalue (signed log scale; |λ| ≤ {floor:.0e} at 0)")
     return ax
+
+
+def _tick_label(k: int, floor: float) -> str:
+    if k == 0:
+        return "0"
+    return f"{'-' if k < 0 else ''}{floor * 10.0 ** abs(k):.0e}"
 
 
 def plot_incoming_weights(teacher_w, student_w, student_a=None, ax=None):

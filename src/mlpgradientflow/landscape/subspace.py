@@ -44,9 +44,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_rng, finite_array
-from ..training import train
+from ..training import DEFAULTS, TrainOptions, train
 
-__all__ = ["LinearSubspace", "SubspaceResult", "subspace_minloss", "subspace_minloss_on_grid"]
+__all__ = ["LinearSubspace", "SubspaceResult", "TRAIN_OPTIONS", "subspace_minloss",
+           "subspace_minloss_on_grid"]
+
+#: training at each plane point: Newton from every start (no flow), 200 iterations, quiet
+TRAIN_OPTIONS = DEFAULTS.replace(maxiterations_ode=0, maxiterations_optim=200, verbosity=0)
 
 
 class LinearSubspace:
@@ -233,9 +237,9 @@ def subspace_minloss(
     rng : None, int or Generator
         Seed of the random starts.
     **train_options
-        Passed to :func:`~mlpgradientflow.train`. Defaults here: ``maxiterations_ode=0``
-        (no flow: Newton from the start), ``maxtime_optim=1.0``, ``verbosity=0``.
-        ``maxnorm``/``merge`` act on the full parameter vector.
+        Passed to :func:`~mlpgradientflow.train`, updating :data:`TRAIN_OPTIONS`
+        (``maxiterations_ode=0``: no flow, Newton from the start; ``maxiterations_optim=200``;
+        quiet). ``maxnorm``/``merge`` act on the full parameter vector.
 
     Returns
     -------
@@ -271,8 +275,8 @@ def subspace_minloss(
     if not x0s:
         raise ValueError("arguments `restarts`=0 and empty `starts`: nothing to minimise from")
     problem = _Complement(net, S.point(a1, a2), S.b)
-    options = {"maxiterations_ode": 0, "maxtime_optim": 1.0, "verbosity": 0, **train_options}
-    best = min((train(problem, x0, **options) for x0 in x0s), key=lambda r: r.loss)
+    options = TrainOptions.make(TRAIN_OPTIONS, **train_options)
+    best = min((train(problem, x0, options) for x0 in x0s), key=lambda r: r.loss)
     return SubspaceResult(
         a1=a1,
         a2=a2,

@@ -25,17 +25,17 @@ import numpy as np
 from .._validation import finite_array
 from ..net import Net
 from ..parallel import FailedRun, train_many
-from ..training import TrainResult, train
+from ..training import DEFAULTS, TrainOptions, TrainResult, train
 from .canonical import LINEAR_CLASSES, check_symmetry, symmetry_class
 from .cluster import ClusterReport, reconstruct_layer
 from .linear_path import fit_linear_path, split_linear_path, with_linear_path
 
 __all__ = ["expand_and_cluster", "ECResult", "kaiming_params"]
 
-#: phase 1 defaults (per student); ``train_options`` updates them
-TRAIN_DEFAULTS = {"maxtime_ode": 60.0, "maxtime_optim": 30.0}
+#: phase 1 defaults (per student): the package defaults, quiet; ``train_options`` updates them
+TRAIN_DEFAULTS = DEFAULTS.replace(verbosity=0)
 #: retraining of the upper layers and final fine-tuning; ``finetune_options`` updates them
-FINETUNE_DEFAULTS = {"maxtime_ode": 30.0, "maxtime_optim": 30.0, "verbosity": 0}
+FINETUNE_DEFAULTS = DEFAULTS.replace(verbosity=0)
 
 
 @dataclass
@@ -164,8 +164,8 @@ def expand_and_cluster(
     >>> X = np.linspace(-1.7, 1.7, 40)[:, None]
     >>> res = expand_and_cluster(teacher, X, [(2, "g", True), (1, "identity", True)],
     ...                          n_students=4, rng=0,
-    ...                          train_options=dict(maxtime_ode=0.2, maxtime_optim=0.2),
-    ...                          finetune_options=dict(maxtime_ode=0.2, maxtime_optim=0.2))
+    ...                          train_options=dict(maxiterations_ode=2000, maxiterations_optim=200),
+    ...                          finetune_options=dict(maxiterations_ode=2000, maxiterations_optim=200))
     >>> res.widths
     (1,)
     """
@@ -180,7 +180,7 @@ def expand_and_cluster(
         raise ValueError(f"argument `n_students` must be an integer >= 2, got {n_students!r}")
     if int(gamma * n_students) < 2:
         raise ValueError(f"argument `gamma`={gamma}: floor(gamma * n_students) must be >= 2")
-    tune = {**FINETUNE_DEFAULTS, **(finetune_options or {})}
+    tune = TrainOptions.make(FINETUNE_DEFAULTS, **(finetune_options or {}))
 
     seeds = np.random.default_rng(rng).integers(2**63, size=n_students)
     runs = train_many(
@@ -188,7 +188,7 @@ def expand_and_cluster(
         [kaiming_params(net, int(s)) for s in seeds],
         executor,
         progress=False,
-        **{**TRAIN_DEFAULTS, **(train_options or {})},
+        options=TrainOptions.make(TRAIN_DEFAULTS, **(train_options or {})),
     )
     students = [r for r in runs if not isinstance(r, FailedRun)]
     if int(gamma * len(students)) < 2:
@@ -306,8 +306,8 @@ def _retrain_upper(net, widths, mats, li, executor, tune):
         [np.concatenate([M.ravel() for M in m]) for m in mats],
         executor,
         progress=False,
+        options=tune,
         tauinv=tau,
-        **tune,
     )
     new = [
         [M.copy() for M in unet.unflatten(r.x)] if not isinstance(r, FailedRun) else m
@@ -350,7 +350,7 @@ def _negligible(norms: np.ndarray, tol: float) -> np.ndarray:
     return norms <= tol * norms.max() if norms.size else norms.astype(bool)
 
 
-def _finetune(rnet: Net, mats, sym: str, tune: dict):
+def _finetune(rnet: Net, mats, sym: str, tune: TrainOptions):
     """Phase 3: bias alignment or the covert linear path, then training of everything."""
     p = np.concatenate([M.ravel() for M in mats])
     X, Y = rnet.input, rnet.target
@@ -358,10 +358,10 @@ def _finetune(rnet: Net, mats, sym: str, tune: dict):
     if sym in LINEAR_CLASSES:
         theta = fit_linear_path(X, Y - rnet(p), out_bias)
         carrier, q, mask = with_linear_path(rnet, mats, theta)
-        res = train(carrier, q, tauinv=mask, **tune)
+        res = train(carrier, q, tune, tauinv=mask)
         params, linear = split_linear_path(rnet, carrier, res.x)
         return params, linear, [res]
     if out_bias:
         rnet.unflatten(p)[-1][:, -1] += np.mean(Y - rnet(p), axis=0)
-    res = train(rnet, p, **tune)
+    res = train(rnet, p, tune)
     return res.x, None, [res]

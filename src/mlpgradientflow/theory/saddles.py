@@ -38,12 +38,13 @@ import numpy as np
 from ..derivatives import hessian_spectrum
 from ..landscape.spectrum import morse_index
 from ..landscape.surgery import _hidden, _neuron_index, merge_neurons, shrink_net, split_neuron
-from ..training import train
+from ..training import DEFAULTS, TrainOptions, train
 
 __all__ = ["permutation_point", "kth_order_point", "permutation_point_count"]
 
-#: ``train`` options used to re-optimise the reduced network unless overridden
-DEFAULT_TRAIN_OPTIONS = dict(maxtime_ode=20.0, maxtime_optim=20.0, min_gnorm=1e-13, verbosity=0)
+#: ``train`` options used to re-optimise the reduced network (the package defaults, quiet,
+#: to ``min_gnorm=1e-13``); ``train_options`` update them
+DEFAULT_TRAIN_OPTIONS = DEFAULTS.replace(min_gnorm=1e-13, verbosity=0)
 
 
 def permutation_point(
@@ -168,7 +169,7 @@ def kth_order_point(
     layer, (_, _, acts) = _hidden(net, p_min, layer)
     pairs = _check_pairs(pairs, len(acts))
     gammas = _check_gammas(gamma, len(pairs))
-    options = {**DEFAULT_TRAIN_OPTIONS, **(train_options or {})}
+    options = TrainOptions.make(DEFAULT_TRAIN_OPTIONS, **(train_options or {}))
 
     # groups[m] lists the neurons of `net` that position m of the current network stands for
     groups = [[m] for m in range(len(acts))]
@@ -178,7 +179,7 @@ def kth_order_point(
         reduced_net, q = merge_neurons(reduced_net, q, a, b, layer)
         groups[min(a, b)] = [i, j]
         del groups[max(a, b)]
-    res = train(reduced_net, q, **options)
+    res = train(reduced_net, q, options)
 
     wide, p = reduced_net, res.x
     for (i, j), g in zip(pairs, gammas):

@@ -9,114 +9,75 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .._validation import NonFiniteError
-from .discrete import discrete_dynamics, is_rule
+from ..endstate import end_state as classify
+from ..endstate.channels import ChannelWatch
+from .discrete import discrete_dynamics
 from .flow import gradient_flow
-from .objective import Objective, StopRules
+from .objective import Objective
+from .options import TrainOptions
 from .progress import Progress
 from .recorder import TrajectoryRecorder
 from .result import TrainResult, Trajectory
 from .solvers import SolverFailure, get_solver
+from .stopping import PhaseRecord, StopReason, StopRules
 
 __all__ = ["train"]
 
 
-def train(
-    net,
-    p0,
-    *,
-    alg=None,
-    optim_solver=None,
-    maxiterations_ode: int = 10**6,
-    maxiterations_optim: int = 10**5,
-    maxtime_ode: float = 180.0,
-    maxtime_optim: float = 120.0,
-    maxT: float = math.inf,
-    abstol: float = 1e-6,
-    reltol: float = 1e-6,
-    dt: float | None = None,
-    n_samples_trajectory: int = 100,
-    maxnorm: float = math.inf,
-    merge=None,
-    tauinv=1.0,
-    batchsize: int | None = None,
-    patience: int = 10**6,
-    min_gnorm: float = 1e-15,
-    minloss: float = 2e-32,
-    verbosity: int = 1,
-    progress_interval: float = 5.0,
-    rng=None,
-    blas_threads: int | None = 1,
-) -> TrainResult:
+def train(net, p0, options: TrainOptions | None = None, **keywords) -> TrainResult:
     r"""Train ``net`` from ``p0``: phase 1 follows the gradient flow, phase 2 lands on the
-    critical point.
+    critical point; the result says where the run ended.
 
     Phase 1 integrates :math:`d\theta/dt = -\tau\odot\nabla L_{reg}(\theta)` on the
     **mean** loss with an ODE solver stepped one accepted step at a time (or iterates a
     discrete rule such as ``Adam``); phase 2 starts from phase 1's best point and runs an
-    optimiser until :math:`\|\nabla L_{reg}\|_\infty \le` ``min_gnorm``. The stopping
-    rules (patience, wall time, iterations, ``minloss``, ``min_gnorm``, ``maxT``,
-    :math:`t > 10^{300}`) are checked after every step. The result is the best point
-    (lowest regularised loss) over all evaluations. A phase that fails (the network
-    overflows, a solver cannot go on) ends with ``"failed: ..."`` as its stop reason and
-    the message in ``res.info``; the best point found so far is kept. Ctrl-C ends training at once and
-    returns the best point so far, with ``"interrupted"`` as the stop reason of the phase
-    it ended.
+    optimiser until :math:`\|\nabla L_{reg}\|_\infty \le` ``min_gnorm`` or the noise floor
+    of the evaluation. The stopping rules (:mod:`~mlpgradientflow.training.stopping`) are
+    checked after every step; every default budget is a count, so the same call gives the
+    same bits on an idle and on a loaded machine. The result is the best point (lowest
+    regularised loss) over all evaluations, classified by
+    :func:`~mlpgradientflow.end_state` (``res.end_state``: minimum, saddle, flat channel or
+    not converged). A run that enters a flat channel ends there (``stop_on_channel``) and
+    reports the channel's GLU limit. A phase that fails (the network overflows, a solver
+    cannot go on) ends with ``"failed: ..."`` and the message in its record; the best point
+    found so far is kept. Ctrl-C ends training at once and returns the best point so far,
+    with ``"interrupted"`` as the stop reason of the phase it ended.
 
     Parameters
     ----------
-    net : Net-like
-        A :class:`~mlpgradientflow.Net` or any object with ``nparams``, ``loss``,
-        ``gradient``, ``fg``, ``fgh`` (e.g. the infinite-data ``NetI``).
+    net : model
+        A :class:`~mlpgradientflow.Net` or any object with ``nparams``, ``fg``, ``fgh``
+        (and ``hessian`` for the end state), e.g. the infinite-data ``NetI``.
     p0 : array (P,)
         Initial parameters (not modified).
-    alg : str, FlowSolver or rule, default ``"cvode_bdf"``
-        Phase-1 dynamics: a solver name (``"cvode_bdf"``, ``"cvode_bdf_gmres"``,
-        ``"rodas4"``, ``"rodas5"``, ``"lsoda"``, ``"bdf"``, ``"radau"``, ``"rk45"``, ``"dop853"``,
-        ``"rk4"``), a :class:`~mlpgradientflow.training.solvers.FlowSolver`, or a discrete
-        rule (:class:`Descent`, :class:`Momentum`, :class:`Adam`, or any object with
-        ``init``/``apply``).
-    optim_solver : str, default by size
-        Phase 2: ``"newton"`` (eigenvalue-regularised Newton with a Hager–Zhang line
-        search; default up to a size threshold), ``"l-bfgs-b"`` (default above it),
-        ``"trust-exact"``, ``"bfgs"``, ``"slsqp"``.
-    maxiterations_ode, maxiterations_optim : int
-        Step/iteration limits per phase; 0 skips the phase.
-    maxtime_ode, maxtime_optim : float
-        Wall-clock limits per phase, in seconds (default 180 and 120, as the reference).
-    maxT : float
-        End of flow time (default: unbounded).
-    abstol, reltol : float
-        ODE tolerances (default 1e-6 each, as the reference's code).
-    dt : float, optional
-        Initial step of adaptive solvers, the fixed step of ``"rk4"``.
-    n_samples_trajectory : int
-        Number of log-spaced trajectory points of phase 1 (default 100).
-    maxnorm, merge
-        Barrier and merge penalty (see :mod:`mlpgradientflow.losses`).
-    tauinv : float or array (P,)
-        Inverse time scales :math:`\tau` (default 1). Zeros freeze parameters in both
-        phases. The reference flows on the *sum* of the per-sample losses: ``tauinv=N``
-        reproduces its time axis.
-    batchsize : int, optional
-        Minibatches for discrete rules (reshuffled each epoch with ``rng``).
-    patience : int
-        Stop after this many evaluations without a new best loss.
-    min_gnorm : float
-        Stop when the best point's :math:`\|\nabla L_{reg}\|_\infty` (over free
-        parameters) is at most this (default 1e-15).
-    minloss : float
-        Stop when the best regularised loss is at most this (default 2e-32).
-    verbosity : int
-        0: silent; 1: a progress line every ``progress_interval`` seconds and the stop
-        reasons.
-    rng : int or Generator, optional
-        Seed of the minibatch shuffling.
-    blas_threads : int or None
-        BLAS threads during training (default 1; None leaves the setting alone). The
-        BLAS calls of small nets gain nothing from threads, and on a shared machine a
-        multi-threaded BLAS can be ten times slower (measured: a P = 17, N = 10^4 Hessian
-        took 20 ms with 2 threads against 3 ms with 1 while other processes ran). Large
-        Hessians (P in the hundreds, N >= 10^5) do gain from 2 threads on an idle machine.
+    options : TrainOptions, optional
+        A full set of options (:class:`~mlpgradientflow.training.options.TrainOptions`;
+        default :data:`~mlpgradientflow.training.options.DEFAULTS`), updated by ``keywords``.
+    **keywords
+        The reference's option names, each checked where it is declared (unknown names
+        and bad values raise an error naming the keyword). Phase 1
+        (:class:`~mlpgradientflow.training.options.FlowOptions`): ``alg`` (default
+        ``"cvode_bdf"``; ``"cvode_bdf_gmres"``, ``"rodas4"``, ``"rodas5"``, ``"lsoda"``,
+        ``"bdf"``, ``"radau"``, ``"rk45"``, ``"dop853"``, ``"rk4"``, a FlowSolver, or a
+        discrete rule :class:`Descent`, :class:`Momentum`, :class:`Adam`), ``abstol`` and
+        ``reltol`` (1e-6), ``dt``, ``maxT`` (inf), ``n_samples_trajectory`` (100),
+        ``batchsize``, ``rng``. Phase 2
+        (:class:`~mlpgradientflow.training.options.OptimOptions`): ``optim_solver``
+        (``"newton"`` up to 1000 free parameters, else ``"l-bfgs-b"``; ``"trust-exact"``,
+        ``"bfgs"``, ``"slsqp"``), ``optim_options`` (Newton's ``eig_rtol``/``eig_atol`` and
+        line-search keywords, or scipy's options). Stopping
+        (:class:`~mlpgradientflow.training.options.StopOptions`): ``maxiterations_ode``
+        (20 000 steps), ``maxiterations_optim`` (5 000 iterations), ``maxtime_ode`` and
+        ``maxtime_optim`` (no cap; a cap that fires marks the result
+        ``reproducible=False``), ``patience`` (10⁶ evaluations), ``min_gnorm`` (1e-15),
+        ``minloss`` (2e-32), ``stop_on_channel`` (True). Also ``maxnorm`` and ``merge``
+        (:mod:`mlpgradientflow.losses`), ``tauinv`` (inverse time scales, a number or one
+        per parameter; zeros freeze parameters in both phases; the reference flows on the
+        *sum* of the per-sample losses: ``tauinv=N`` reproduces its time axis),
+        ``verbosity`` (1: a progress line every ``progress_interval`` = 5 s),
+        ``blas_threads`` (1; the small GEMMs of training lose to thread oversubscription on
+        shared machines), ``end_state`` (True: classify the end point), ``zero_tol``
+        (1e-9, relative tolerance of zero Hessian eigenvalues in the end state).
 
     Returns
     -------
@@ -129,72 +90,77 @@ def train(
     >>> X = np.random.default_rng(0).standard_normal((500, 2))
     >>> teacher = mgf.TeacherNet([(2, "softplus", True), (1, "identity", True)], din=2, rng=1)
     >>> net = mgf.Net([(2, "softplus", True), (1, "identity", True)], input=X, target=teacher(X))
-    >>> res = mgf.train(net, net.random_params(3), maxtime_ode=5, maxtime_optim=5, verbosity=0)
-    >>> bool(res.gnorm < 1e-12 or res.loss < 1e-25)
-    True
+    >>> res = mgf.train(net, net.random_params(3), maxiterations_ode=3000, verbosity=0)
+    >>> res.converged, res.end_state.kind, res.reproducible
+    (True, <EndKind.MINIMUM: 'minimum'>, True)
     """
-    options = {k: v for k, v in locals().items() if k not in ("net", "p0", "blas_threads")}
-    if blas_threads is None:
-        return _train(net, p0, **options)
-    with threadpool_limits(limits=int(blas_threads), user_api="blas"):
-        return _train(net, p0, **options)
+    opts = TrainOptions.make(options, **keywords)
+    if opts.blas_threads is None:
+        return _train(net, p0, opts)
+    with threadpool_limits(limits=opts.blas_threads, user_api="blas"):
+        return _train(net, p0, opts)
 
 
-def _train(
-    net, p0, *, alg, optim_solver, maxiterations_ode, maxiterations_optim, maxtime_ode,
-    maxtime_optim, maxT, abstol, reltol, dt, n_samples_trajectory, maxnorm, merge, tauinv,
-    batchsize, patience, min_gnorm, minloss, verbosity, progress_interval, rng,
-) -> TrainResult:
+def _train(net, p0, opts: TrainOptions) -> TrainResult:
     t_total = time.perf_counter()
+    flow, stop = opts.flow, opts.stop
     x0 = net.check_params(p0) if hasattr(net, "check_params") else np.asarray(p0, dtype=float)
     x0 = np.array(x0, dtype=float, copy=True)
-    obj = Objective(net, maxnorm, merge, tauinv, x0=x0)
-    recorder = TrajectoryRecorder(n_samples_trajectory, 0.0, x0)
-    if is_rule(alg) and batchsize is not None and not isinstance(batchsize, int | np.integer):
-        raise TypeError(f"argument `batchsize` must be an integer, got {batchsize!r}")
-    if not is_rule(alg) and batchsize is not None:
-        raise ValueError("argument `batchsize` needs a discrete rule as `alg` (Descent, Adam, ...)")
-    solver = None if is_rule(alg) else get_solver("cvode_bdf" if alg is None else alg)
-    if maxiterations_optim > 0:
+    obj = Objective(net, opts.maxnorm, opts.merge, opts.tauinv, x0=x0)
+    recorder = TrajectoryRecorder(flow.n_samples_trajectory, 0.0, x0)
+    solver = None if flow.is_rule else get_solver(flow.alg)
+    method = ""
+    if stop.maxiterations_optim > 0:
         from .optimize import default_method, minimize
 
         n_free = obj.P if obj.free is None else int(obj.free.sum())
-        method = optim_solver or default_method(n_free)
-    else:
-        method = optim_solver or ""
-    rules = dict(patience=patience, minloss=minloss, min_gnorm=min_gnorm)
-    info = {"alg": repr(alg if is_rule(alg) else solver), "optim_solver": str(method)}
+        method = opts.optim.solver or default_method(n_free)
+    watch = ChannelWatch(net)
+    progress = dict(verbosity=opts.verbosity, interval=opts.progress_interval)
+    rules = dict(patience=stop.patience, minloss=stop.minloss, min_gnorm=stop.min_gnorm,
+                 channels=watch, stop_on_channel=stop.stop_on_channel)
 
-    ode = dict(stopped_by="", iterations=0, time=0.0)
-    interrupted = False
-    obj.fg(x0)  # the initial point is the first candidate
-    def run_flow(stop, prog):
+    def run_flow(rules, prog):
         if solver is None:
-            return discrete_dynamics(
-                obj, x0, alg, stop, recorder, batchsize=batchsize, rng=rng, progress=prog
-            )
-        return gradient_flow(
-            obj, x0, solver, stop, recorder, maxT=maxT, rtol=reltol, atol=abstol, dt=dt,
-            progress=prog, verbosity=verbosity,
-        )
+            return discrete_dynamics(obj, x0, flow.alg, rules, recorder,
+                                     batchsize=flow.batchsize, rng=flow.rng, progress=prog)
+        return gradient_flow(obj, x0, solver, rules, recorder, maxT=flow.maxT, rtol=flow.reltol,
+                             atol=flow.abstol, dt=flow.dt, progress=prog,
+                             verbosity=opts.verbosity)
 
-    if maxiterations_ode > 0:
-        stop = StopRules(maxtime_ode, maxiterations_ode, **rules)
-        interrupted = _phase(ode, "flow", verbosity, progress_interval, obj, run_flow, stop)
+    obj.fg(x0)  # the initial point is the first candidate
+    ode = PhaseRecord()
+    if stop.maxiterations_ode > 0:
+        ode = _phase("flow", obj, run_flow, StopRules(stop.maxtime_ode, stop.maxiterations_ode,
+                                                      **rules), **progress)
     ode_x, ode_loss = obj.best_x.copy(), obj.best_loss
 
-    opt = dict(stopped_by="", iterations=0, time=0.0)
-    if maxiterations_optim > 0 and not interrupted:
+    optim = PhaseRecord()
+    if stop.maxiterations_optim > 0 and ode.reason not in (StopReason.INTERRUPTED,
+                                                            StopReason.CHANNEL):
         obj.k_last_best = obj.n_f  # patience restarts with the phase
-        stop = StopRules(maxtime_optim, maxiterations_optim, **rules)
-        _phase(opt, "optim", verbosity, progress_interval, obj,
-               lambda stop, prog: minimize(obj, obj.best_x.copy(), method, stop), stop)
+        optim = _phase("optim", obj,
+                       lambda rules, prog: minimize(obj, obj.best_x.copy(), method, rules,
+                                                    **opts.optim.options),
+                       StopRules(stop.maxtime_optim, stop.maxiterations_optim, **rules),
+                       **progress)
 
     x = obj.best_x.copy()
     loss, g = net.fg(x)
-    _, g_reg = net.fg(x, maxnorm=maxnorm, merge=merge)
-    traj = Trajectory(*recorder.result())
-    reasons = (ode["stopped_by"], opt["stopped_by"])
+    _, g_reg = net.fg(x, maxnorm=opts.maxnorm, merge=opts.merge)
+    state = None
+    if opts.end_state:
+        state = classify(net, x, trajectory=watch.states(), min_gnorm=stop.min_gnorm,
+                         minloss=stop.minloss, zero_tol=opts.zero_tol, maxnorm=opts.maxnorm,
+                         merge=opts.merge, free=obj.free)
+        converged = state.critical
+    else:
+        converged = ode.reason.converged or optim.reason.converged
+    t, xs = recorder.result()
+    after_optim = optim.reason is not StopReason.NOT_RUN and len(t) and not np.array_equal(xs[-1], x)
+    if after_optim:  # as the reference: the final point closes the trajectory, at t_end + 1
+        t, xs = np.append(t, t[-1] + 1.0), np.vstack([xs, x])
+    traj = Trajectory(t, xs)
     return TrainResult(
         x=x,
         loss=float(loss),
@@ -203,21 +169,21 @@ def _train(
         init=x0,
         ode_x=ode_x,
         ode_loss=float(ode_loss),
-        converged=any(r.startswith(("min_gnorm", "minloss")) for r in reasons),
-        ode_stopped_by=ode["stopped_by"],
-        optim_stopped_by=opt["stopped_by"],
+        converged=bool(converged),
         trajectory=traj,
         loss_curve=np.array([_loss_or_inf(net, xi) for xi in traj.x]),
-        ode_iterations=ode["iterations"],
-        optim_iterations=opt["iterations"],
-        ode_time_run=ode["time"],
-        optim_time_run=opt["time"],
+        ode=ode,
+        optim=optim,
+        end_state=state,
+        reproducible=not (ode.reason.wall_clock or optim.reason.wall_clock),
         total_time=time.perf_counter() - t_total,
-        n_gradients=obj.n_f,
+        n_gradients=obj.n_f + obj.n_noise,
         n_hessians=obj.n_h,
         shapes=[tuple(s) for s in getattr(net, "shapes", [])],
-        info={**info, "layerspec": getattr(net, "layerspec", None),
-              "ode_message": ode.get("message", ""), "optim_message": opt.get("message", "")},
+        options=opts.to_json(),
+        info={"alg": repr(flow.alg if solver is None else solver), "optim_solver": method,
+              "layerspec": getattr(net, "layerspec", None),
+              "trajectory_ends_after_optim": bool(after_optim)},
     )
 
 
@@ -229,18 +195,21 @@ def _loss_or_inf(net, x) -> float:
         return math.inf
 
 
-def _phase(record: dict, name: str, verbosity, interval, obj, run, stop: StopRules) -> bool:
-    """Run one phase, filling ``record``; True when it was interrupted (Ctrl-C)."""
+def _phase(name: str, obj: Objective, run, rules: StopRules, *, verbosity: int,
+           interval: float) -> PhaseRecord:
+    """Run one phase and return its record (Ctrl-C and failures end it, keeping the best)."""
     progress = Progress(name, verbosity, interval)
-    interrupted = False
+    n_f, n_h = obj.n_f + obj.n_noise, obj.n_h
+    iterations, message = 0, ""
     try:
-        out = run(stop, progress)
-        record.update(stopped_by=out.stopped_by, iterations=out.iterations, message=out.message)
+        out = run(rules, progress)
+        reason, detail = out.stop.reason, out.stop.detail
+        iterations, message = out.iterations, out.message
     except KeyboardInterrupt:
-        record.update(stopped_by="interrupted")
-        interrupted = True
+        reason, detail = StopReason.INTERRUPTED, ""
     except (NonFiniteError, SolverFailure) as err:  # the best point so far stays valid
-        record.update(stopped_by=f"failed: {type(err).__name__}", message=str(err))
-    record["time"] = stop.elapsed()
-    progress.close(record.get("iterations", 0), obj.best_loss, obj.best_gnorm, record["stopped_by"])
-    return interrupted
+        reason, detail, message = StopReason.FAILED, type(err).__name__, str(err)
+    record = PhaseRecord(reason, detail, iterations, obj.n_f + obj.n_noise - n_f, obj.n_h - n_h,
+                         rules.elapsed(), message)
+    progress.close(iterations, obj.best_loss, obj.best_gnorm, record.stopped_by)
+    return record

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .flow import PhaseOutcome
-from .objective import Objective, StopRules
+from .objective import Objective
 from .recorder import TrajectoryRecorder
+from .stopping import Stop, StopReason, StopRules
 
 __all__ = ["Descent", "Momentum", "Adam", "discrete_dynamics", "is_rule"]
 
@@ -151,23 +152,24 @@ def discrete_dynamics(
         x = x - dx
         it += 1
         if not np.isfinite(x).all():
-            return PhaseOutcome(x_prev, it - 1, it - 1, "diverged (NaN or Inf)")
+            return PhaseOutcome(x_prev, it - 1, it - 1, Stop(StopReason.DIVERGED))
         if epoch_done and not full:
             obj.fg(x)  # best point and stopping rules on the full data
         recorder.add_step(it - 1, it, None, x)
         if progress is not None:
             progress.update(t=it, loss=obj.best_loss, gnorm=obj.best_gnorm)
-        reason = stop.check(obj, it) if epoch_done else _hard_limits(stop, it)
+        reason = stop.check(obj, it, x=x) if epoch_done else _hard_limits(stop, it)
         if reason is not None:
             if full:
                 obj.fg(x)  # the last iterate counts too
             return PhaseOutcome(x, it, it, reason)
 
 
-def _hard_limits(stop: StopRules, it: int) -> str | None:
+def _hard_limits(stop: StopRules, it: int) -> Stop | None:
+    """The budgets alone, between epochs (the other rules need the full-data loss)."""
     if stop.elapsed() > stop.maxtime:
-        return f"maxtime > {stop.maxtime:g}s"
+        return Stop(StopReason.MAXTIME, f"{stop.maxtime:g}")
     if it >= stop.maxiterations:
-        return f"maxiterations ≥ {stop.maxiterations}"
+        return Stop(StopReason.MAXITERATIONS, str(stop.maxiterations))
     return None
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .objective import Objective, StopRules
+from .objective import Objective
 from .recorder import TrajectoryRecorder
 from .solvers import CVODESolver, FlowProblem, FlowSolver, SolverFailure
+from .stopping import Stop, StopReason, StopRules
 
 __all__ = ["gradient_flow", "PhaseOutcome"]
 
@@ -24,13 +25,18 @@ FALLBACK_T = 1e-2
 
 @dataclass
 class PhaseOutcome:
-    """How a phase ended: its last state, time (flow time or iterations), step count."""
+    """How a phase ended: its last state, time (flow time or iterations), step count, the
+    rule that fired and the solver's message."""
 
     x: np.ndarray
     t: float
     iterations: int
-    stopped_by: str
+    stop: Stop
     message: str = ""
+
+    @property
+    def stopped_by(self) -> str:
+        return self.stop.stopped_by
 
 
 def _problem(obj: Objective, rtol, atol, dt, maxT) -> FlowProblem:
@@ -69,15 +75,16 @@ def gradient_flow(
         recorder.add_step(solver.t_prev, solver.t, solver.interpolate, solver.y)
         if progress is not None:
             progress.update(t=solver.t, loss=obj.best_loss, gnorm=obj.best_gnorm)
-        reason = stop.check(obj, steps, solver.t)
+        reason = stop.check(obj, steps, solver.t, solver.y)
         if reason is None and solver.t >= maxT:
-            reason = "maxT"
+            reason = Stop(StopReason.MAXT)
         if reason is not None:
             return PhaseOutcome(solver.y.copy(), solver.t, steps, reason)
         try:
             solver.step()
         except SolverFailure as err:
-            return PhaseOutcome(solver.y.copy(), solver.t, steps, "solver failure", str(err))
+            return PhaseOutcome(solver.y.copy(), solver.t, steps, Stop(StopReason.SOLVER_FAILURE),
+                                str(err))
         steps += 1
 
 

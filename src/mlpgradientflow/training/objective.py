@@ -16,23 +16,31 @@ on the **mean** loss :math:`L` (the reference integrates the sum over samples; p
 The best point is the one with the lowest regularised loss among all evaluations
 (including the stages of implicit solvers, which are genuine points of parameter space);
 its gradient norm is the :math:`\infty`-norm of :math:`\nabla L_{\mathrm{reg}}` over the
-free parameters. Near a minimum with :math:`L > 0` the computed loss is noisy at the level
-of a few ulps, so a point with :math:`\|\nabla L\| = 10^{-12}` can have a loss one ulp
-*below* the exact critical point; ranking by loss alone would keep it and the
-``min_gnorm`` rule would never fire. A point therefore replaces the best one when its loss
-is lower by more than :data:`LOSS_RTOL` :math:`\cdot |L_{best}|`, or when it is within
-that tolerance and its gradient norm is smaller.
+free parameters. Near a minimum with :math:`L > 0` the computed loss is noisy, so a point with
+:math:`\|\nabla L\| = 10^{-12}` can have a loss slightly *below* the exact critical point;
+ranking by loss alone would keep it and the ``min_gnorm`` rule would never fire. A point
+therefore replaces the best one when its loss is lower by more than the tie tolerance, or
+when it is within that tolerance and its gradient norm is smaller. The tolerance is
+:math:`\max(`:data:`LOSS_RTOL` :math:`\cdot |L_{best}|,\ \delta_L)`, with
+:math:`\delta_L` the measured noise floor of the loss (:func:`~mlpgradientflow.endstate.noise_floor`):
+a few ulps for sample means, far more where large terms cancel (a ``NetI`` loss scatters by
+:math:`10^{-14}` at :math:`L \approx 10^{-9}`).
+
+The noise floor is measured lazily, at the best point, whenever the best gradient norm has
+dropped tenfold since the last measurement (:meth:`Objective.gradient_floor`); these
+evaluations are counted in ``n_noise``, not in ``n_f`` (they do not reset patience).
 """
 
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Objective", "StopRules", "LOSS_RTOL"]
+from .._validation import NonFiniteError
+from ..endstate.noise import NoiseFloor, noise_floor
+
+__all__ = ["Objective", "LOSS_RTOL"]
 
 #: losses closer than this (relative) are ties, broken by the gradient norm: the computed
 #: mean loss scatters by about one ulp near a minimum at N = 10^4; 32 ulps leave a margin
@@ -80,11 +88,15 @@ class Objective:
             if x0 is None:
                 raise ValueError("frozen parameters (tauinv = 0) need the initial point `x0`")
             self.x0 = np.array(x0, dtype=float, copy=True)
-        self.n_f = self.n_h = 0
+        self.n_f = self.n_h = self.n_noise = 0
         self.best_x: np.ndarray | None = None
         self.best_loss = math.inf
         self.best_gnorm = math.inf
         self.k_last_best = 0
+        self.loss_noise = 0.0  # the loss's noise floor, once measured
+        self._floor: NoiseFloor | None = None
+        self._floor_at = math.inf  # best gnorm at the last measurement
+        self._floor_version = -1  # k_last_best of the last measurement
 
     # -- evaluations -----------------------------------------------------------------------
     def gnorm(self, g: np.ndarray) -> float:
@@ -96,7 +108,7 @@ class Objective:
         self.n_f += 1
         gnorm = self.gnorm(g)
         if self.best_x is not None:
-            tol = LOSS_RTOL * abs(self.best_loss)
+            tol = max(LOSS_RTOL * abs(self.best_loss), self.loss_noise)
             lower = loss < self.best_loss - tol
             tie_flatter = loss <= self.best_loss + tol and gnorm < self.best_gnorm
             if not (lower or tie_flatter):
@@ -156,42 +168,29 @@ class Objective:
         hv *= -self.tau
         return hv
 
+    # -- the noise floor ---------------------------------------------------------------------
+    def best_noise(self) -> NoiseFloor:
+        """The noise floor at the current best point (measured once per best point)."""
+        if self._floor is None or self._floor_version != self.k_last_best:
+            try:
+                nf = noise_floor(self.net, self.best_x, maxnorm=self.maxnorm, merge=self.merge,
+                                 free=self.free)
+            except NonFiniteError:
+                nf = NoiseFloor(math.inf, math.inf, 0)
+            self.n_noise += nf.evaluations
+            self._floor, self._floor_at, self._floor_version = nf, self.best_gnorm, self.k_last_best
+            self.loss_noise = nf.loss if math.isfinite(nf.loss) else self.loss_noise
+        return self._floor
+
+    def gradient_floor(self) -> float:
+        """The gradient's noise floor near the best point, remeasured whenever the best
+        gradient norm has dropped tenfold since the last measurement."""
+        if self.best_x is None:
+            return 0.0
+        if self._floor is None or self.best_gnorm < self._floor_at / 10:
+            self.best_noise()
+        return self._floor.gradient
+
     def since_best(self) -> int:
         """Evaluations since the best point last improved (the patience counter)."""
         return self.n_f - self.k_last_best
-
-
-@dataclass
-class StopRules:
-    """The stopping rules of a phase, checked after every accepted step or iteration.
-
-    Reasons are reported as in the reference: ``"patience (N)"``, ``"maxtime > Xs"``,
-    ``"t > 1e300"``, ``"maxiterations ≥ N"``, ``"minloss ≤ X"``, ``"min_gnorm ≤ X"``.
-    """
-
-    maxtime: float = math.inf
-    maxiterations: int = 10**6
-    patience: int = 10**6
-    minloss: float = 2e-32
-    min_gnorm: float = 1e-15
-
-    def __post_init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
-
-    def check(self, obj: Objective, iterations: int, t: float | None = None) -> str | None:
-        if obj.since_best() > self.patience:
-            return f"patience ({self.patience})"
-        if self.elapsed() > self.maxtime:
-            return f"maxtime > {self.maxtime:g}s"
-        if t is not None and t > 1e300:
-            return "t > 1e300"
-        if iterations >= self.maxiterations:
-            return f"maxiterations ≥ {self.maxiterations}"
-        if obj.best_loss <= self.minloss:
-            return f"minloss ≤ {self.minloss:g}"
-        if obj.best_gnorm <= self.min_gnorm:
-            return f"min_gnorm ≤ {self.min_gnorm:g}"
-        return None

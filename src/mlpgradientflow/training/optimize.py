@@ -40,12 +40,12 @@ import scipy.optimize
 
 from .._validation import NonFiniteError
 from .linesearch import hager_zhang
-from .objective import Objective, StopRules
+from .objective import Objective
+from .options import OPTIM_METHODS as METHODS
+from .stopping import Stop, StopReason, StopRules
 
-__all__ = ["METHODS", "NEWTON_MAX_PARAMS", "OptimizeOutcome", "default_method",
-           "minimize", "newton_direction"]
-
-METHODS = ("newton", "trust-exact", "bfgs", "l-bfgs-b", "slsqp")
+__all__ = ["METHODS", "NEWTON_MAX_PARAMS", "OptimizeOutcome", "check_newton_options",
+           "default_method", "minimize", "newton_direction"]
 
 #: Largest number of free parameters for which :func:`default_method` picks Newton.
 #: Measured single-threaded (OpenBLAS, AMD EPYC, N = 10^4 samples, softplus net with one
@@ -76,9 +76,9 @@ class OptimizeOutcome:
     ----------
     x : ndarray, shape (P,)
         The last iterate (full parameter vector); the result is ``obj.best_x``.
-    stopped_by : str
-        Our stopping reason (a :class:`StopRules` reason or ``"line search failed"``) or,
-        for scipy methods that ended by themselves, scipy's message.
+    stop : Stop
+        The rule that fired (:class:`~.stopping.StopReason`: a stopping rule,
+        ``LINE_SEARCH_FAILED``, or ``METHOD_ENDED`` with scipy's message).
     iterations : int
         Iterations done.
     message : str
@@ -86,9 +86,22 @@ class OptimizeOutcome:
     """
 
     x: np.ndarray
-    stopped_by: str
+    stop: Stop
     iterations: int
     message: str
+
+    @property
+    def stopped_by(self) -> str:
+        """The reference's string of :attr:`stop`."""
+        return self.stop.stopped_by
+
+
+def check_newton_options(options) -> None:
+    """Raise a TypeError naming the options Newton does not know."""
+    unknown = set(options) - _NEWTON_OPTIONS
+    if unknown:
+        raise TypeError(f"option `optim_options`: unknown Newton options {sorted(unknown)}; "
+                        f"known: {sorted(_NEWTON_OPTIONS)}")
 
 
 def default_method(P: int) -> str:
@@ -176,6 +189,9 @@ def _newton_step(prob: _Problem, z, loss, g, H, eig_rtol, eig_atol, ls_options):
         seen[alpha] = (zt, gt)
         return lt, float(gt @ d)
 
+    # the value test of the approximate Wolfe conditions must not be finer than the loss's noise
+    noise = prob.obj.loss_noise / abs(loss) if loss else 0.0
+    ls_options = {**ls_options, "epsilon": max(ls_options.get("epsilon", 1e-6), 2 * noise)}
     res = hager_zhang(phi_dphi, loss, float(g @ d), 1.0, **ls_options)
     if res.success:
         return seen[res.alpha][0], ""
@@ -192,18 +208,21 @@ def _newton(prob: _Problem, z, stop: StopRules, eig_rtol: float = 1e-10,
             eig_atol: float = 1e-30, **ls_options) -> OptimizeOutcome:
     """Newton iterations until a stopping rule fires or no step is found."""
     loss, g, H = prob.fgh(z)
-    it, message = 0, ""
-    reason = stop.check(prob.obj, it)
+    it, message, obj = 0, "", prob.obj
+    reason = stop.check(obj, it, x=prob.expand(z))
     while reason is None:
         znew, why = _newton_step(prob, z, loss, g, H, eig_rtol, eig_atol, ls_options)
         if znew is None:
-            reason, message = "line search failed", why
+            floor = obj.best_noise().gradient  # stuck: at the noise floor, or really stuck?
+            if obj.best_gnorm <= floor:
+                reason = Stop(StopReason.NOISE_FLOOR, f"{floor:.2g}")
+            else:
+                reason, message = Stop(StopReason.LINE_SEARCH_FAILED), why
             break
         z, it = znew, it + 1
-        reason = stop.check(prob.obj, it)
+        reason = stop.check(obj, it, x=prob.expand(z))
         if reason is None:
             loss, g, H = prob.fgh(z)
-    obj = prob.obj
     message = message or f"best loss {obj.best_loss:.17g}, |g|inf {obj.best_gnorm:.3g}"
     return OptimizeOutcome(prob.expand(z), reason, it, message)
 
@@ -215,7 +234,7 @@ def _scipy(prob: _Problem, z, method: str, stop: StopRules, **options) -> Optimi
 
     def callback(intermediate_result) -> None:  # the name selects scipy's new interface
         state["it"] += 1
-        state["reason"] = stop.check(prob.obj, state["it"])
+        state["reason"] = stop.check(prob.obj, state["it"], x=prob.expand(getattr(intermediate_result, "x", intermediate_result)))
         if state["reason"] is not None:
             raise StopIteration
 
@@ -236,7 +255,7 @@ def _scipy(prob: _Problem, z, method: str, stop: StopRules, **options) -> Optimi
     message = str(res.message)
     if message == _BAD_APPROX:  # trust-exact at the roundoff floor: a normal end
         message += " (normal end: the model predicts no decrease at roundoff level)"
-    stopped_by = reason or message
+    stopped_by = reason or Stop(StopReason.METHOD_ENDED, message)
     return OptimizeOutcome(prob.expand(np.asarray(res.x)), stopped_by, it, message)
 
 
@@ -281,12 +300,9 @@ def minimize(
         raise ValueError(f"argument `method` must be one of {METHODS}, got {method!r}")
     if z0.size == 0:
         obj.fg(x0)
-        reason = stop.check(obj, 0) or "no free parameters"
+        reason = stop.check(obj, 0) or Stop(StopReason.NO_FREE_PARAMETERS)
         return OptimizeOutcome(prob.x0, reason, 0, "all parameters are frozen")
     if name == "newton":
-        unknown = set(options) - _NEWTON_OPTIONS
-        if unknown:
-            raise TypeError(f"unknown Newton options {sorted(unknown)}; "
-                            f"known: {sorted(_NEWTON_OPTIONS)}")
+        check_newton_options(options)
         return _newton(prob, z0, stop, **options)
     return _scipy(prob, z0, name, stop, **options)

@@ -16,11 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from ..endstate import EndState
 from ..io import atomic_write
+from .stopping import PhaseRecord
 
 __all__ = ["TrainResult", "Trajectory", "load_result"]
 
 _ARRAYS = ("x", "init", "ode_x", "loss_curve")
+#: version of the file layout written by :meth:`TrainResult.save`
+FORMAT = 2
+#: the reference's result keys that are views of the phase records
+_VIEWS = ("ode_stopped_by", "optim_stopped_by", "ode_iterations", "optim_iterations",
+          "ode_time_run", "optim_time_run")
 
 
 @dataclass
@@ -41,7 +48,8 @@ class TrainResult:
     Attributes
     ----------
     x : ndarray (P,)
-        The best point over all phases (lowest regularised loss).
+        The best point over all phases (lowest regularised loss; ties within the loss's
+        noise floor go to the smaller gradient).
     loss : float
         Mean loss at ``x`` without barrier and merge penalty.
     gnorm, gnorm_regularized : float
@@ -51,22 +59,40 @@ class TrainResult:
     ode_loss : float
         The best regularised loss of phase 1.
     converged : bool
-        True when a phase stopped at a fixed point (``min_gnorm``) or at ``minloss``.
-    ode_stopped_by, optim_stopped_by : str
-        Why each phase ended ("" when it did not run; "interrupted" after Ctrl-C).
+        True exactly when ``x`` is critical to the requested precision: its gradient is at
+        most ``min_gnorm`` or at most its noise floor, or its loss is zero to the resolution
+        of the evaluation (``end_state.kind`` is ``"minimum"`` or ``"saddle"``). A channel
+        is not converged: its optimum lies at infinity.
     trajectory : Trajectory
-        ``n_samples_trajectory`` log-spaced times of phase 1 and their states.
+        ``n_samples_trajectory`` log-spaced times of phase 1 and their states; when phase 2
+        moved the point, its final point closes the trajectory at the last flow time + 1
+        (as the reference; ``info["trajectory_ends_after_optim"]``).
     loss_curve : ndarray (T,)
         Mean loss (no regularisers) along the trajectory.
-    ode_iterations, optim_iterations : int
-    ode_time_run, optim_time_run, total_time : float
+    ode, optim : PhaseRecord
+        How each phase ended: ``reason`` (a :class:`~.stopping.StopReason`), ``detail``,
+        ``iterations``, ``n_gradients``, ``n_hessians``, ``time``, ``message``.
+    end_state : EndState or None
+        Where the run ended (:func:`~mlpgradientflow.end_state`): ``kind`` in
+        {"minimum", "saddle", "channel", "not converged"}, Morse counts at critical points,
+        the channel and its GLU limit. None with ``end_state=False``.
+    reproducible : bool
+        False when a wall-clock cap (``maxtime_*``) ended a phase: the same call can end
+        elsewhere on another machine or under other load.
+    total_time : float
         Wall-clock seconds.
     n_gradients, n_hessians : int
-        Evaluations of (loss, gradient) and of Hessians.
+        Evaluations of (loss, gradient) and of Hessians (noise-floor estimates included).
     shapes : list of (k, m)
         The per-layer parameter shapes, to convert to the reference's dicts.
+    options : dict
+        The options of the run as flat JSON keywords (:meth:`TrainOptions.to_json`).
     info : dict
-        Everything else worth keeping: solver names, options, layer spec, messages.
+        Everything else worth keeping: solver names, layer spec.
+
+    The reference's keys ``ode_stopped_by``, ``optim_stopped_by`` (strings such as
+    ``"maxiterations ≥ 100"``), ``ode_iterations``, ``optim_iterations``, ``ode_time_run``,
+    ``optim_time_run`` are read-only views of the phase records.
     """
 
     x: np.ndarray
@@ -77,19 +103,42 @@ class TrainResult:
     ode_x: np.ndarray
     ode_loss: float
     converged: bool
-    ode_stopped_by: str
-    optim_stopped_by: str
     trajectory: Trajectory
     loss_curve: np.ndarray
-    ode_iterations: int = 0
-    optim_iterations: int = 0
-    ode_time_run: float = 0.0
-    optim_time_run: float = 0.0
+    ode: PhaseRecord = field(default_factory=PhaseRecord)
+    optim: PhaseRecord = field(default_factory=PhaseRecord)
+    end_state: EndState | None = None
+    reproducible: bool = True
     total_time: float = 0.0
     n_gradients: int = 0
     n_hessians: int = 0
     shapes: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+
+    @property
+    def ode_stopped_by(self) -> str:
+        return self.ode.stopped_by
+
+    @property
+    def optim_stopped_by(self) -> str:
+        return self.optim.stopped_by
+
+    @property
+    def ode_iterations(self) -> int:
+        return self.ode.iterations
+
+    @property
+    def optim_iterations(self) -> int:
+        return self.optim.iterations
+
+    @property
+    def ode_time_run(self) -> float:
+        return self.ode.time
+
+    @property
+    def optim_time_run(self) -> float:
+        return self.optim.time
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.keys():
@@ -97,13 +146,15 @@ class TrainResult:
         return getattr(self, key)
 
     def keys(self) -> list[str]:
-        return [f.name for f in fields(self)]
+        return [f.name for f in fields(self)] + list(_VIEWS)
 
     def __repr__(self) -> str:
+        kind = "" if self.end_state is None else f"end_state={str(self.end_state.kind)!r}, "
         return (
-            f"TrainResult(loss={self.loss:.6g}, gnorm={self.gnorm:.3g}, converged={self.converged}, "
-            f"ode_stopped_by={self.ode_stopped_by!r}, optim_stopped_by={self.optim_stopped_by!r}, "
-            f"P={self.x.size}, total_time={self.total_time:.3g}s)"
+            f"TrainResult({kind}loss={self.loss:.6g}, gnorm={self.gnorm:.3g}, "
+            f"converged={self.converged}, ode_stopped_by={self.ode_stopped_by!r}, "
+            f"optim_stopped_by={self.optim_stopped_by!r}, P={self.x.size}, "
+            f"total_time={self.total_time:.3g}s)"
         )
 
     # -- files ---------------------------------------------------------------------------------
@@ -114,6 +165,9 @@ class TrainResult:
         arrays["trajectory_x"] = self.trajectory.x
         meta = {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name not in _ARRAYS and f.name != "trajectory"}
+        meta["ode"], meta["optim"] = self.ode.to_dict(), self.optim.to_dict()
+        meta["end_state"] = None if self.end_state is None else self.end_state.to_dict()
+        meta["format"] = FORMAT
         arrays["meta"] = np.array(json.dumps(meta, default=_jsonable))
         atomic_write(path, lambda f: np.savez(f, **arrays))
 
@@ -178,5 +232,11 @@ def load_result(path: str | os.PathLike) -> TrainResult:
         meta = json.loads(str(z["meta"]))
         arrays = {k: z[k] for k in _ARRAYS}
         traj = Trajectory(z["trajectory_t"], z["trajectory_x"])
+    if meta.pop("format", None) != FORMAT:
+        raise ValueError(f"{os.fspath(path)}: not a result file of this version of "
+                         f"mlpgradientflow (file format {FORMAT} expected)")
     meta["shapes"] = [tuple(s) for s in meta.get("shapes", [])]
+    meta["ode"], meta["optim"] = PhaseRecord.from_dict(meta["ode"]), PhaseRecord.from_dict(meta["optim"])
+    if meta.get("end_state") is not None:
+        meta["end_state"] = EndState.from_dict(meta["end_state"])
     return TrainResult(trajectory=traj, **arrays, **meta)

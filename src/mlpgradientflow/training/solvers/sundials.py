@@ -8,9 +8,16 @@ the Hessian, with exact Hessian-vector products when the net provides them (``ne
 about two gradients each) and CVODE's difference quotients otherwise. The solver is
 stepped with ``onestep`` calls; states inside the last step come from CVODE's
 interpolant (``step(t, "normal")`` for a ``t`` already passed).
+
+SUNDIALS reports a failure by printing a line (through scikit-sundae's error handler) before
+it returns; that line is captured and becomes part of the :class:`SolverFailure` message,
+and so of the phase's record, instead of going raw to the terminal.
 """
 
 from __future__ import annotations
+
+import contextlib
+import io
 
 import numpy as np
 
@@ -67,9 +74,7 @@ class CVODESolver(FlowSolver):
 
                 opts["jactimes"] = CVODEJacTimes(None, jtimes)
         self._s = CVODE(rhsfn, **opts)
-        res = self._s.init_step(float(t0), y0)
-        if not res.success:
-            raise SolverFailure(f"cvode: {res.message}")
+        res = self._call(self._s.init_step, float(t0), y0)
         self._tstop = problem.t_bound if np.isfinite(problem.t_bound) else None
         # in one-step mode tout only sets the direction and the scale of the first step
         self._tout = float(t0) + (problem.dt if problem.dt else 1.0)
@@ -79,9 +84,7 @@ class CVODESolver(FlowSolver):
 
     def step(self) -> None:
         for _ in range(3):  # after an interpolation, CVODE first returns its current point
-            res = self._s.step(self._tout, method="onestep", tstop=self._tstop)
-            if not res.success:
-                raise SolverFailure(f"cvode: {res.message}")
+            res = self._call(self._s.step, self._tout, method="onestep", tstop=self._tstop)
             if float(res.t) > self.t:
                 break
         else:
@@ -92,8 +95,19 @@ class CVODESolver(FlowSolver):
     def interpolate(self, ts: np.ndarray) -> np.ndarray:
         out = np.empty((len(ts), self.y.size))
         for i, t in enumerate(ts):
-            out[i] = self.y if t >= self.t else self._s.step(float(t), method="normal").y
+            out[i] = self.y if t >= self.t else self._call(self._s.step, float(t), method="normal").y
         return out
+
+    @staticmethod
+    def _call(fn, *args, **kwargs):
+        """Call into CVODE with its printed failure lines captured into the failure."""
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            res = fn(*args, **kwargs)
+        if not res.success:
+            said = " ".join(printed.getvalue().split())
+            raise SolverFailure(f"cvode: {res.message}" + (f" ({said})" if said else ""))
+        return res
 
     def __repr__(self) -> str:
         return f"CVODESolver(linsolver={self.linsolver!r})"

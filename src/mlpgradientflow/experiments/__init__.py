@@ -1,1 +1,0 @@
-"""Ready-made experiments behind the command line (`mlpgradientflow run`)."""

@@ -1,0 +1,85 @@
+"""Run (or resume) a sweep into a folder: train every run, summarise, draw.
+
+Written to the output folder:
+
+* ``runs/run_00000.npz``, ... (one :class:`~mlpgradientflow.TrainResult` per run, saved as it
+  finishes by :func:`~mlpgradientflow.train_many`; the same call again computes only what is
+  missing) and train_many's ``sweep.json``;
+* ``sweep_config.json``: the configuration (another grid or other train options in the same
+  folder are an error);
+* ``summary.csv`` (columns in :mod:`.summary`), ``summary.md`` (the same as a table for
+  people), ``summary.json`` (the configuration, the teacher parameters and the rows);
+* the figures of :mod:`.figures`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..io import write_json, write_text
+from ..parallel import train_many
+from .config import ConfigError, SweepConfig, expand
+from .figures import write_figures
+from .summary import row, to_csv, to_markdown
+
+__all__ = ["run_sweep", "SweepOutcome"]
+
+SUMMARY_FILES = ["summary.csv", "summary.md", "summary.json"]
+
+
+class SweepOutcome(list):
+    """The rows of ``summary.csv`` (a list of dicts, in grid order), with ``files``: the
+    names of the files written into the folder, and ``folder``."""
+
+    files: list[str]
+    folder: Path
+
+
+def run_sweep(cfg: SweepConfig, out: str | Path, executor=None, *, progress: bool = True,
+              title: str | None = None) -> SweepOutcome:
+    """Run (or resume) a sweep into ``out``; write the summary and the figures.
+
+    Parameters
+    ----------
+    cfg : SweepConfig
+    out : path
+        The output folder (see the module docstring).
+    executor
+        As for :func:`~mlpgradientflow.train_many`: None (in this process), "processes",
+        an int, a concurrent.futures.Executor or a ``dask.distributed.Client``.
+    progress : bool
+        train_many's progress bar.
+    title : str, optional
+        Heading of ``summary.md``.
+
+    Returns
+    -------
+    SweepOutcome
+        The rows of ``summary.csv``, in grid order, and the files written.
+    """
+    out = Path(out).resolve()  # absolute: Dask workers write the run files themselves
+    manifest = cfg.to_json()
+    mpath = out / "sweep_config.json"
+    if mpath.exists() and json.loads(mpath.read_text()) != manifest:
+        raise ConfigError(f"{out} holds a different sweep (see {mpath.name}); use a new folder")
+    runs, nets, inits, teachers = expand(cfg)
+    write_json(mpath, manifest)
+    results = train_many(nets, inits, executor, out, progress=progress, options=cfg.train)
+    rows = [row(i, *z) for i, z in enumerate(zip(runs, nets, teachers, results))]
+    write_text(out / "summary.csv", to_csv(rows))
+    first = runs[0]
+    heading = title or (f"Teacher–student sweep: {len(rows)} runs (Din {list(cfg.din)}, N "
+                        f"{list(cfg.n)}, teacher widths {list(cfg.teacher_widths)}, "
+                        f"{first.activation if len(cfg.activations) == 1 else 'several'} "
+                        "activations)")
+    write_text(out / "summary.md", to_markdown(rows, heading))
+    write_json(out / "summary.json", {
+        "config": cfg.to_json(),
+        "teachers": [t.params.tolist() for t in dict.fromkeys(teachers)],
+        "rows": rows,
+    })
+    outcome = SweepOutcome(rows)
+    outcome.folder = out
+    outcome.files = SUMMARY_FILES + write_figures(rows, results, nets, teachers, out)
+    return outcome
