@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--out", default="examples/out")
     ap.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
     args = ap.parse_args()
-    t_ode = 0.3 if args.quick else 4.0
+    n_ode = 200 if args.quick else 3000  # flow steps per student (counts: machine-independent)
     rng = np.random.default_rng(0)
     teacher = ec_teacher(64, [3], rng=1)
     raw = blobs(N_BASE + 800 + 2000, rng)
@@ -104,8 +104,9 @@ def main() -> None:
                 n_students=10,
                 rng=3,
                 executor=2,
-                train_options=dict(maxtime_ode=t_ode, maxtime_optim=t_ode / 2, minloss=1e-20),
-                finetune_options=dict(maxtime_ode=t_ode, maxtime_optim=t_ode),
+                train_options=dict(maxiterations_ode=n_ode, maxiterations_optim=n_ode // 10,
+                                   minloss=1e-20),
+                finetune_options=dict(maxiterations_ode=n_ode, maxiterations_optim=n_ode // 5),
                 prune_tol=1e-6,
             )
         except RuntimeError:  # every cluster dropped: a failed recovery

@@ -42,7 +42,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default="examples/out", help="output folder")
     ap.add_argument("--widths", type=int, nargs="+", default=[2, 4, 6, 7, 8])
     ap.add_argument("--seeds", type=int, default=4, help="inits per width")
-    ap.add_argument("--maxtime", type=float, default=10.0, help="seconds per phase")
+    ap.add_argument("--steps", type=int, default=5000, help="flow steps per run (Newton: 1/5)")
     args = ap.parse_args(argv)
     out, k, d = Path(args.out), 8, 9
     teacher = mgf.TeacherNet(
@@ -62,8 +62,8 @@ def main(argv=None) -> None:
             res = mgf.train(
                 neti,
                 neti.random_params(seed),
-                maxtime_ode=args.maxtime,
-                maxtime_optim=args.maxtime,
+                maxiterations_ode=args.steps,
+                maxiterations_optim=args.steps // 5,
                 min_gnorm=1e-12,
                 verbosity=0,
             )

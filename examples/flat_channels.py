@@ -8,8 +8,9 @@ loss is a Gauss-Hermite quadrature (136 nodes; it matches the exact NetI loss to
    gate w: two minima (channel 1, channel 2) around the single-neuron maximum (v = 0), and
    h = <f2 * 2(f0 - y)> > 0 at both, so the minima at infinity are approached from above.
 2. The best single neuron and the matrix B of its duplication line (plateau of minima?).
-3. Gradient flow from random starts (mgf.train with trajectories): the end states, classified
-   with find_channels (channel 1, channel 2) or as points of the plateau of duplicated neurons.
+3. Gradient flow from random starts (mgf.train, 3000 steps, following channels to the end of
+   the budget): the end states as train classifies them (res.end_state: a channel with its GLU
+   gate tells channel 1 from channel 2), and minima on the plateau of duplicated neurons.
 4. The jump procedure (paper App. C.1) from a channel-2 run: eps -> eps/2, then more gradient
    flow, repeatedly: l - l0 ~ eps^2 and the sharpness (largest Hessian eigenvalue) ~ 1/eps^2.
    It starts at eps ~ 1e-2 and stops near 1e-4: below ~3e-5 the outgoing weights (~1/eps)
@@ -74,14 +75,6 @@ def h_coefficient(net, w, c, v):
     return float(om @ (f2 * 2 * (f0 - y)))
 
 
-def on_channel(net, p, res=None):
-    """The pair as a channel with w_1 ~ +w_2 (erf is odd: flip neuron 1 when w_1 ~ -w_2)."""
-    found = ch.find_channels(net, p, res)
-    if not found:
-        return None
-    return p if found[0]["signs"][1] == 1 else ch.flip_sign(net, p, 1)
-
-
 def main(out: str) -> None:
     net = mgf.gauss_hermite_net(target, [(2, "erf", False), (1, "identity", False)], din=1)
 
@@ -104,7 +97,7 @@ def main(out: str) -> None:
     one = mgf.gauss_hermite_net(target, [(1, "erf", False), (1, "identity", False)], din=1)
     best = min(
         (
-            mgf.train(one, one.random_params(k), maxtime_ode=5, maxtime_optim=5, verbosity=0)
+            mgf.train(one, one.random_params(k), verbosity=0)
             for k in range(4)
         ),
         key=lambda r: r.loss,
@@ -118,26 +111,26 @@ def main(out: str) -> None:
     # 3. gradient flow from random starts
     starts = np.random.default_rng(0).standard_normal((16, 4)) * [2, 2, 1, 1]
     runs = [
-        mgf.train(
-            net, p0, maxiterations_ode=3000, maxtime_ode=60, maxiterations_optim=0, verbosity=0
-        )
+        mgf.train(net, p0, maxiterations_ode=3000, maxiterations_optim=0, stop_on_channel=False,
+                  verbosity=0)
         for p0 in starts
     ]
     print("3. gradient flow, 3000 CVODE steps from 16 random starts:")
     kinds, gammas = [], []
     for k, res in enumerate(runs):
-        p = on_channel(net, res.x, res)
-        if p is not None:
-            g = ch.glu_limit(net, p, 0, 1)
-            kind = min(("channel 1", "channel 2"), key=lambda n: abs(abs(g["w"][0]) - gates[n]))
-            detail = f"eps = {g['eps']:.2e}, |a1| + |a2| = {np.abs(p[2:]).sum():.0f}"
+        state = res.end_state
+        if state.kind == "channel":
+            c = state.channel
+            kind = min(("channel 1", "channel 2"), key=lambda n: abs(abs(c.glu["w"][0]) - gates[n]))
+            detail = (f"eps = {c.eps:.2e}, |a1| + |a2| = {np.abs(res.x[2:]).sum():.0f}, "
+                      f"limit loss {c.limit_loss:.10f}")
         elif abs(abs(res.x[0]) - abs(res.x[1])) < 1e-6:
             kind = "plateau"
             a = res.x[2:] * np.sign(res.x[:2])  # both neurons as +w*
             gammas.append(a[0] / a.sum())
-            detail = f"duplicated neuron, gamma = {gammas[-1]:.3f}"
+            detail = f"duplicated neuron, gamma = {gammas[-1]:.3f}, {state.describe()}"
         else:
-            kind, detail = "finite", ""
+            kind, detail = "finite", state.describe()
         kinds.append(kind)
         print(f"   run {k:2d}: l = {res.loss:.10f}  {kind:9s} {detail}")
     counts = {k: kinds.count(k) for k in sorted(set(kinds))}
@@ -157,9 +150,8 @@ def main(out: str) -> None:
     eps, gap, sharp = [], [], []
     for _ in range(5):
         p = ch.jump(net, p, 0, 1, 2.0)
-        p = mgf.train(
-            net, p, maxiterations_ode=100, maxtime_ode=60, maxiterations_optim=0, verbosity=0
-        ).x
+        p = mgf.train(net, p, maxiterations_ode=100, maxiterations_optim=0, stop_on_channel=False,
+                      verbosity=0).x
         eps.append(ch.glu_limit(net, p, 0, 1)["eps"])
         gap.append(net.loss(p) - l0)
         sharp.append(np.linalg.eigvalsh(net.hessian(p))[-1])

@@ -42,7 +42,7 @@ from mlpgradientflow.landscape.surgery import shrink_net  # noqa: E402
 from mlpgradientflow.plot import plot_spectra, save_figure  # noqa: E402
 from mlpgradientflow.theory.saddles import permutation_point  # noqa: E402
 
-OPTIONS = dict(maxtime_ode=20, maxtime_optim=20, min_gnorm=1e-14, verbosity=0)
+OPTIONS = dict(min_gnorm=1e-14, verbosity=0)  # the package's count budgets
 
 
 def toy_problem(n: int = 400):

@@ -18,7 +18,8 @@ of every problem) into ``--out``.
 
     python examples/recover_teachers.py [--out DIR] [--problems K] [--deep-problems K2] [--quick]
 
-Result at the defaults (one run; budgets are wall time, so single problems can flip):
+Result at the defaults (measured with the earlier wall-time budgets; the budgets are now
+step counts, so every machine gets the same recovery):
 2-3 4/4, 8-3 4/4, 8-2-2 2/2 recovered (cosine distances ~1e-16); 2-2-2 0/2 (students stay
 at loss ~1e-7, extra layer-1 clusters). Defaults (4 shallow problems per Din, 2 deep ones)
 take about 5-6 minutes on 2 cores;
@@ -43,19 +44,19 @@ from mlpgradientflow.recovery import (  # noqa: E402
     teacher_aware_uniform,
 )
 
-# (Din, teacher hidden widths, rho, phase-1 seconds per student). rho = 3 for Din = 8: with
-# rho = 4 the ~90 unused student neurons form random clusters that raise the cut height.
-CONFIGS = [(2, [3], 4, 4.0), (8, [3], 3, 4.0), (2, [2, 2], 3, 6.0), (8, [2, 2], 3, 6.0)]
+# (Din, teacher hidden widths, rho, phase-1 flow steps per student). rho = 3 for Din = 8:
+# with rho = 4 the ~90 unused student neurons form random clusters that raise the cut height.
+CONFIGS = [(2, [3], 4, 3000), (8, [3], 3, 3000), (2, [2, 2], 3, 5000), (8, [2, 2], 3, 5000)]
 
 
-def run_problem(din, widths, rho, t_train, k, quick):
+def run_problem(din, widths, rho, steps, k, quick):
     """One teacher; returns a table row (dict) and the comparison (None if E&C failed)."""
     t0 = time.time()
     teacher = ec_teacher(din, widths, rng=100 * din + k)
     X = teacher_aware_uniform(din, widths, rho=rho, factor=5.0, rng=k)
     layers = [(rho * w, "g", True) for w in widths] + [(1, "identity", True)]
-    t_ode = 0.3 if quick else t_train
-    t_tune = 0.3 if quick else (2.0 if len(widths) > 1 else 4.0)
+    n_ode = 200 if quick else steps  # counts: the same recovery on every machine
+    n_tune = 200 if quick else (2000 if len(widths) > 1 else 3000)
     row = {"config": f"{din}-{'-'.join(map(str, widths))} (rho {rho})", "problem": k}
     try:
         res = expand_and_cluster(
@@ -65,8 +66,9 @@ def run_problem(din, widths, rho, t_train, k, quick):
             n_students=10,
             rng=k,
             executor=2,
-            train_options=dict(maxtime_ode=t_ode, maxtime_optim=t_ode / 2, minloss=1e-20),
-            finetune_options=dict(maxtime_ode=t_tune, maxtime_optim=t_tune),
+            train_options=dict(maxiterations_ode=n_ode, maxiterations_optim=n_ode // 10,
+                               minloss=1e-20),
+            finetune_options=dict(maxiterations_ode=n_tune, maxiterations_optim=n_tune // 5),
             prune_tol=1e-6,
         )
     except RuntimeError as err:  # a layer lost every cluster: a failed recovery

@@ -164,7 +164,7 @@ BASE = "[grid]\nwidths = [1]\nseeds = [0]\n"
     (BASE + 'activations = ["softmax"]\n', "softmax is allowed in the output layer only"),
     (BASE + "[teacher]\nactivation = 3\n", "[teacher] activation must be an activation name"),
     (BASE + "[teacher]\nwidth = [2]\n", "[teacher]: unknown key 'width' (did you mean 'widths'?)"),
-    (BASE + '[train]\nmaxtime_ode = "5"\n', "[train]: option `maxtime_ode` must be a number, got '5'"),
+    (BASE + '[train]\nmin_gnorm = "5"\n', "[train]: option `min_gnorm` must be a number, got '5'"),
     (BASE + "[train]\nmaxiterations_ode = 1e4\n",
      "[train]: option `maxiterations_ode` must be an integer >= 0, got 10000.0"),
     (BASE + "[train]\nmin_gnorm = true\n", "[train]: option `min_gnorm` must be a number, got True"),

@@ -151,9 +151,10 @@ class StopRules:
             return Stop(StopReason.MINLOSS, f"{self.minloss:g}")
         if obj.best_gnorm <= self.min_gnorm:
             return Stop(StopReason.MIN_GNORM, f"{self.min_gnorm:g}")
-        floor = obj.gradient_floor()
-        if obj.best_gnorm <= floor:
-            return Stop(StopReason.NOISE_FLOOR, f"{floor:.2g}")
+        if obj.best_gnorm <= 2 * obj.gradient_floor():  # near the (lazily measured) floor:
+            floor = obj.best_noise().gradient  # decide with the floor at the point itself,
+            if obj.best_gnorm <= floor:  # exactly as its end state will
+                return Stop(StopReason.NOISE_FLOOR, f"{floor:.2g}")
         if self.channels is not None and x is not None:
             found = self.channels.update(x)
             if found is not None and self.stop_on_channel:
