@@ -28,6 +28,7 @@ bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_neti.py
 	$(BIN)/python benchmarks/bench_parallel.py
+	$(BIN)/python benchmarks/bench_end_state.py
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/python -m pip install -q ruff
