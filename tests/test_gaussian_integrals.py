@@ -389,16 +389,21 @@ def test_kink_dirac_terms():
 
 
 def test_auto_falls_back_to_quadrature_for_unconverged_series():
-    # tanh at r = 2.5, u -> 1: slowly decaying Hermite coefficients; "auto" recomputes
-    # those pairs on the 2-D rule, the others keep the series
-    x = np.array([[2.5, 0.3, 2.2, -0.2, 1.0], [0.8, 0.3, 0.7, -0.2, 0.4]]).T
+    # tanh at u -> 1: slowly decaying Hermite coefficients; "auto" recomputes those pairs,
+    # on the 2-D rule where its a-priori error is negligible (r = 1.2), else by the
+    # conditional rule (r = 2.5, beyond the reach of the 136 x 136 nodes); the others keep
+    # the series
+    x = np.array([[2.5, 0.3, 2.2, -0.2, 1.0], [0.8, 0.3, 0.7, -0.2, 0.4],
+                  [1.2, 0.3, 1.1, -0.2, 1.0]]).T
     auto = two_point("tanh", "tanh", *x)
     quad = two_point("tanh", "tanh", *x, method="quadrature")
+    cond = two_point("tanh", "tanh", *x, method="conditional")
     herm = two_point("tanh", "tanh", *x, method="hermite")
-    for a, q, h in zip(auto, quad, herm, strict=True):
-        np.testing.assert_array_equal(a[0], q[0])
+    for a, q, c, h in zip(auto, quad, cond, herm, strict=True):
+        np.testing.assert_array_equal(a[0], c[0])
         np.testing.assert_array_equal(a[1], h[1])
-        np.testing.assert_allclose(a[1], q[1], atol=1e-13)
+        np.testing.assert_array_equal(a[2], q[2])
+        np.testing.assert_allclose(a, c, atol=1e-13)
 
 
 # ---------------------------------------------------------------- structure

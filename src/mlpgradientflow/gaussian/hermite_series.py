@@ -22,12 +22,17 @@ The series is truncated at :math:`T = N/2` terms (300 for ``N = 600``), and each
 pairs (sorted by :math:`|u|`) drops the terms below 1e-17 of the largest. Its convergence
 at :math:`|u| \to 1` is set by the decay of :math:`c_n`, i.e. by the smoothness of
 :math:`f(rz + b)` on the scale :math:`1/r`, and the :math:`u`-derivatives weigh the tail by
-:math:`n` and :math:`n^2`: softplus, gelu, sigmoid stay at 1e-13 up to :math:`r = 3` even at
-:math:`|u| = 1`, but tanh (poles at :math:`\pm i\pi/2`) at :math:`r = 2`, :math:`u \to 1`
-has Hessian errors of 5e-9 against 5e-12 on the 2-D rule. :func:`mehler_pair` therefore
-flags pairs whose tail may exceed about 1e-10 (a pessimistic estimate), and
-:func:`~.expectations.two_point` recomputes those on the 2-D rule. For :math:`|u|` away from
-1 the factor :math:`u^n` makes the series converge fast whatever :math:`r`.
+:math:`n` and :math:`n^2`. :func:`mehler_pair` returns a pessimistic estimate of the
+truncated tail per pair, and :func:`~.expectations.two_point` recomputes the pairs where it
+exceeds 1e-13 (2-D Gauss–Hermite for small :math:`r`, else the conditional rule of
+:mod:`.conditional`). For :math:`|u|` away from 1 the factor :math:`u^n` makes the series
+converge fast whatever :math:`r` (e.g. :math:`|u| \le 0.9` within 300 terms), provided the
+coefficients are accurate: the Gauss–Hermite projection is used only where its a-priori
+error (:func:`~.accuracy.gh_error`) is below 1e-15; otherwise (large :math:`r`) they come
+from the piecewise rule of :func:`~.piecewise.hermite_coefficients` (closed-form tails,
+panels on the transition zone only), accurate at any :math:`r`. Polynomial units have exact
+coefficients that vanish beyond their degree, so the series with them is finite
+(:mod:`.exact`).
 
 Kinks: for ``relu`` the coefficients are exact — :math:`c_n = \sigma h_{n-2}(\zeta)
 \varphi(\beta)/\sqrt{n(n-1)}` (:math:`n \ge 2`), :math:`E[Hh_n] = s\,h_{n-1}(\zeta)
@@ -136,6 +141,48 @@ def _split_coefficients(f: Activation, r, b, T: int, order: int):
     return (*out, *([None] * (3 - len(out))))
 
 
+def _raw_coefficients(f, r, b, T2, N, order):
+    """E[f^(a)(r z + b) h_n(z)], a = 0, 1, 2 (None beyond order), each (T2, K)."""
+    from .accuracy import gh_error
+    from .exact import poly_coefficients, poly_degree
+    from .piecewise import hermite_coefficients, profile_of
+
+    if type(f) is _RELU:
+        return _relu_coefficients(r, b, T2)
+    if poly_degree(f) is not None:
+        return (*poly_coefficients(f, r, b, T2, order), *([None] * (2 - order)))
+    prof = profile_of(f)
+    if prof is not None:
+        pw = gh_error(f, r, N) > 1e-15
+        if pw.all():
+            return (*hermite_coefficients(f, r, b, T2, order), *([None] * (2 - order)))
+        out = [None if a > order else np.empty((T2, len(r))) for a in range(3)]
+        if pw.any():
+            for a, v in enumerate(hermite_coefficients(f, r[pw], b[pw], T2, order)):
+                out[a][:, pw] = v
+        gh = ~pw
+        for a, v in enumerate(_projected(f, r[gh], b[gh], T2, N, order)):
+            if v is not None:
+                out[a][:, gh] = v
+        return tuple(out)
+    if derivative_jump(f):
+        c, cb, cbb = _split_coefficients(f, r, b, T2, order)
+        if order >= 2:
+            cbb = cbb + _dirac(f, r, b, T2)
+        return c, cb, cbb
+    return _projected(f, r, b, T2, N, order)
+
+
+def _projected(f, r, b, T2, N, order):
+    """Gauss–Hermite projections of f, f', f'' (None beyond order), each (T2, K)."""
+    x, proj = _projector(N, T2)
+    vals = evaluate(f, r[:, None] * x + b[:, None], order)
+    k = len(r)
+    stack = np.concatenate([v for v in vals if v is not None], axis=0)  # (order+1)K x m
+    co = proj @ stack.T
+    return tuple(co[:, i * k:(i + 1) * k] if i <= order else None for i in range(3))
+
+
 def unit_coefficients(
     f: Activation, r: np.ndarray, b: np.ndarray, T: int, N: int, order: int
 ) -> dict[str, np.ndarray]:
@@ -144,21 +191,15 @@ def unit_coefficients(
     Keys: ``c`` :math:`E[fh_n]`; with ``order >= 1`` ``b`` :math:`E[f'h_n]`, ``r``
     :math:`E[f'zh_n]`; with ``order >= 2`` ``bb``, ``rb``, ``rr`` (:math:`E[f''h_n]`,
     :math:`E[f''zh_n]`, :math:`E[f''z^2h_n]`, Dirac parts included).
+
+    Methods per unit: exact for relu and polynomials; for activations with a
+    :class:`~.piecewise.Profile`, the Gauss–Hermite projection where its a-priori error
+    (:func:`~.accuracy.gh_error`) is below 1e-15, else the piecewise rule of
+    :func:`~.piecewise.hermite_coefficients` (accurate at any :math:`r`); Gauss–Hermite for
+    custom activations.
     """
     T2 = T + 2  # the recurrences for r-derivatives reach two orders up
-    if type(f) is _RELU:
-        c, cb, cbb = _relu_coefficients(r, b, T2)
-    elif derivative_jump(f):
-        c, cb, cbb = _split_coefficients(f, r, b, T2, order)
-        if order >= 2:
-            cbb = cbb + _dirac(f, r, b, T2)
-    else:
-        x, proj = _projector(N, T2)
-        vals = evaluate(f, r[:, None] * x + b[:, None], order)
-        k = len(r)
-        stack = np.concatenate([v for v in vals if v is not None], axis=0)  # (order+1)K x m
-        co = proj @ stack.T
-        c, cb, cbb = (co[:, i * k:(i + 1) * k] if i <= order else None for i in range(3))
+    c, cb, cbb = _raw_coefficients(f, r, b, T2, N, order)
     n = np.arange(T, dtype=float)[:, None]
     sq1, sq = np.sqrt(n + 1.0), np.sqrt(n)
     out = {"c": c[:T].T}
@@ -234,7 +275,7 @@ def _terms_needed(sizes: np.ndarray, umax: float, order: int) -> int:
     return int(np.nonzero(s > _TOL * top)[0][-1]) + 1
 
 
-def _tail_estimate(c1, c2, i1, i2, u, order):
+def _tail_estimate(c1, c2, i1, i2, u, order, leads=None):
     """Pessimistic relative size of the truncated tail of each pair's series.
 
     (largest of the last 16 coefficients of either unit, any kind) x T^(order + 1) x
@@ -242,31 +283,34 @@ def _tail_estimate(c1, c2, i1, i2, u, order):
     """
     T = c1.shape[2]
     tail1, tail2 = (np.abs(c[:, :, -16:]).max(axis=(1, 2)) for c in (c1, c2))
-    lead1, lead2 = (np.abs(c).max(axis=(1, 2)) for c in (c1, c2))
-    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
-        q1, q2 = tail1 / lead1, tail2 / lead2  # each <= 1: no overflow
-        est = q1[i1] * q2[i2] * float(T) ** (order + 1) * np.abs(u) ** max(T - 16, 0)
-    return np.where(np.isnan(est), 0.0, est)  # 0/0: a unit with all coefficients 0
+    lead1, lead2 = leads if leads is not None else (np.abs(c).max(axis=(1, 2)) for c in (c1, c2))
+    q1 = np.divide(tail1, lead1, out=np.zeros_like(tail1), where=lead1 > 0.0)  # each <= 1
+    q2 = np.divide(tail2, lead2, out=np.zeros_like(tail2), where=lead2 > 0.0)
+    return q1[i1] * q2[i2] * (float(T) ** (order + 1) * np.abs(u) ** max(T - 16, 0))
 
 
 def mehler_pair(
-    f1: Activation, f2: Activation, r1, b1, r2, b2, u, order: int, N: int = 600
-) -> tuple[Derivs, np.ndarray]:
+    f1: Activation, f2: Activation, r1, b1, r2, b2, u, order: int, N: int = 600,
+    T: int | None = None, exact: bool = False,
+) -> tuple[Derivs, np.ndarray, np.ndarray]:
     r""":math:`E[f_1(r_1z_1 + b_1) f_2(r_2z_2 + b_2)]` by Mehler's series, with
     derivatives in :math:`(r_1, b_1, r_2, b_2, u)` (see the module docstring).
 
     Pairs are sorted by :math:`|u|` and summed in chunks, each truncated at the terms
-    its largest :math:`|u|` needs: weakly correlated pairs cost a few terms only.
+    its largest :math:`|u|` needs: weakly correlated pairs cost a few terms only. ``T``
+    (default ``max(N // 2, 24)``) is the number of terms; ``exact`` says that the series
+    ends within them (a polynomial unit: its coefficients vanish beyond its degree).
 
     Returns
     -------
-    Derivs, ndarray of bool
-        The result and, per pair, whether the truncated tail may exceed about 1e-10
-        (:func:`_tail_estimate`; slowly decaying coefficients at :math:`|u| \to 1`, e.g.
-        tanh with :math:`r \gtrsim 1.5`): the caller recomputes those by 2-D quadrature.
+    Derivs, ndarray, ndarray
+        The result; per pair the pessimistic relative size of the truncated tail
+        (:func:`_tail_estimate`, 0 with ``exact``; slowly decaying coefficients at
+        :math:`|u| \to 1`, e.g. tanh with :math:`r \gtrsim 1.5`); and the scale it is
+        relative to, the product of the units' largest coefficients (any kind).
     """
     u = np.clip(u, -1.0, 1.0)
-    T = max(N // 2, 24)
+    T = max(N // 2, 24) if T is None else int(T)
     ur1, ub1, i1 = _unique_units(r1, b1)
     ur2, ub2, i2 = _unique_units(r2, b2)
     kinds = _KINDS[: (1, 3, 6)[order]]
@@ -274,7 +318,10 @@ def mehler_pair(
     d2 = _cached_coefficients(f2, ur2, ub2, T, N, order)
     c1 = np.stack([d1[k] for k in kinds], axis=1)  # (K1, kinds, T)
     c2 = np.stack([d2[k] for k in kinds], axis=1)
-    unconverged = _tail_estimate(c1, c2, i1, i2, u, order) > 1e-10
+    lead1, lead2 = (np.abs(c).max(axis=(1, 2)) for c in (c1, c2))
+    scale = lead1[i1] * lead2[i2]
+    est = np.zeros(len(u)) if exact else _tail_estimate(c1, c2, i1, i2, u, order,
+                                                         (lead1, lead2))
     sizes = _term_sizes(c1, c2, order)
     n = len(u)
     res = np.empty((21, n))
@@ -282,7 +329,7 @@ def mehler_pair(
     for lo in range(0, n, _CHUNK_PAIRS):
         idx = perm[lo:lo + _CHUNK_PAIRS]
         uc = u[idx]
-        tc = _terms_needed(sizes, float(np.abs(uc).max()), order)
+        tc = T if exact else _terms_needed(sizes, float(np.abs(uc).max()), order)
         a = np.take(c1[:, :, :tc], i1[idx], axis=0)
         b = np.take(c2[:, :, :tc], i2[idx], axis=0)
         res[:, idx] = _series_chunk(a, b, uc, order)
@@ -293,7 +340,7 @@ def mehler_pair(
         out = pack_pair(value, tuple(res[1:6]), None)
     else:
         out = pack_pair(value, tuple(res[1:6]), tuple(res[6:21]))
-    return out, unconverged
+    return out, est, scale
 
 
 def _series_chunk(a: np.ndarray, b: np.ndarray, u: np.ndarray, order: int) -> np.ndarray:

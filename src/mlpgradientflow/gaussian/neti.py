@@ -39,11 +39,14 @@ are even in :math:`\epsilon`, and Richardson extrapolation
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
+from .._validation import NonFiniteError
 from ..losses import make_regularizer
 from ..net import Net, TeacherNet
+from .accuracy import AccuracyWarning
 from .expectations import one_point, two_point
 from .neti_assembly import evaluate, unpack
 
@@ -54,7 +57,7 @@ EPS_ZERO = 1e-3
 
 
 class NetI:
-    """A one-hidden-layer student trained on infinite Gaussian data labelled by ``teacher``.
+    r"""A one-hidden-layer student trained on infinite Gaussian data labelled by ``teacher``.
 
     Parameters
     ----------
@@ -62,6 +65,38 @@ class NetI:
         One hidden layer, one identity output, biases anywhere, one activation per layer.
     student_layers : sequence of (width, activation, bias)
         The student's two layers; the output width may be None (= 1).
+    method : str
+        Passed to :func:`~mlpgradientflow.gaussian.one_point` and
+        :func:`~mlpgradientflow.gaussian.two_point` (default ``"auto"``: the most accurate
+        method per activation and pair, see :mod:`~mlpgradientflow.gaussian.expectations`).
+    tol : float
+        Relative error estimate above which an evaluation warns (default 1e-8).
+
+    Attributes
+    ----------
+    last_error_estimate : dict or None
+        Of the last evaluation: the estimated relative errors ``"loss"``, ``"gradient"``,
+        ``"hessian"`` (those computed) and the absolute ones ``"loss_abs"``, ... . They
+        combine the error estimates of every Gaussian integral
+        (:mod:`~mlpgradientflow.gaussian.accuracy`) weighted by the output weights and the
+        chain rule (:func:`~.neti_assembly.error_estimate`), relative to the size of the
+        terms summed; rounding (about 1e-16 of those terms) is not included.
+
+    Warns
+    -----
+    AccuracyWarning
+        (:class:`mlpgradientflow.gaussian.AccuracyWarning`) when an estimate exceeds
+        ``tol``: an activation without a profile (a custom one) at weights beyond what
+        Gauss–Hermite resolves, or a tolerance below the rounding floor of the
+        Gauss–Hermite fast paths (5e-14). Built-in activations are accurate to about 1e-13
+        relative at any weight norm up to 1e3 (``tests/test_neti_accuracy.py``).
+
+    Raises
+    ------
+    NonFiniteError
+        (:class:`mlpgradientflow.NonFiniteError`) when the loss, gradient or Hessian is not
+        finite: a Gaussian integral beyond the float64 range (exp: :math:`E[e^{2w\cdot x}] =
+        e^{2\|w\|^2}` overflows for :math:`\|w\| > 18.8`; smaller values are exact).
 
     Notes
     -----
@@ -89,7 +124,8 @@ class NetI:
     dtype = np.dtype(np.float64)
     n_samples = 1
 
-    def __init__(self, teacher: TeacherNet, student_layers, *, method: str = "auto") -> None:
+    def __init__(self, teacher: TeacherNet, student_layers, *, method: str = "auto",
+                 tol: float = 1e-8) -> None:
         if not isinstance(teacher, TeacherNet):
             raise TypeError(f"argument `teacher` must be a TeacherNet, got {type(teacher).__name__}")
         _check_architecture("teacher", teacher.net.layers)
@@ -98,7 +134,12 @@ class NetI:
             layers[1] = (1, *layers[1][1:])
         self._net = Net(layers, din=teacher.din)
         _check_architecture("student_layers", self._net.layers)
-        self.teacher, self.method = teacher, method
+        tol = float(tol)
+        if not tol > 0.0:
+            raise ValueError(f"argument `tol` must be positive, got {tol!r}")
+        self.teacher, self.method, self.tol = teacher, method, tol
+        #: error estimates of the last evaluation (see the class docstring), None before one
+        self.last_error_estimate: dict | None = None
         self.layers, self.din = self._net.layers, self._net.din
         self.shapes, self.offsets, self.nparams = self._net.shapes, self._net.offsets, self._net.nparams
         self.dout = 1
@@ -151,14 +192,38 @@ class NetI:
         p = self.check_params(p)
         W = self.unflatten(p)[0][:, : self.din]
         zero = np.linalg.norm(W, axis=1) == 0
+        errors: list = []
         if zero.any() and order > 0:
-            L, g, H = _symmetric_limit(self, p, zero, order)
+            L, g, H = _symmetric_limit(self, p, zero, order, errors)
             H = _into(hess_out, H)
         else:
-            L, g, H = evaluate(self, p, order, hess_out)
+            L, g, H = evaluate(self, p, order, hess_out, errors)
+        self._check(L, g, H, errors)
         if reg.active:
             L = reg.apply(p, L, g, H)
         return L, g, H
+
+    def _check(self, L, g, H, errors) -> None:
+        """Record the error estimate; NonFiniteError for non-finite results, an
+        AccuracyWarning above ``tol``."""
+        est = {key: max(e.get(key, 0.0) for e in errors) for key in errors[0]}
+        self.last_error_estimate = est
+        for what, x in (("loss", L), ("gradient", g), ("Hessian", H)):
+            if x is not None and not np.isfinite(np.add.reduce(np.ravel(x))):
+                raise NonFiniteError(
+                    f"NetI: the {what} is not finite at these parameters: a Gaussian integral "
+                    "exceeds the float64 range (e.g. E[exp(2 w.x)] = exp(2 |w|^2) overflows "
+                    "beyond |w| ~ 18.8); use smaller weights or the `maxnorm` barrier"
+                )
+        worst = max((k for k in est if not k.endswith("_abs")), key=lambda k: est[k])
+        if est[worst] > self.tol:
+            warnings.warn(
+                f"NetI: estimated relative error {est[worst]:.1e} of the {worst} exceeds "
+                f"tol={self.tol:g} (errors: " + ", ".join(
+                    f"{k} {v:.1e}" for k, v in est.items() if not k.endswith("_abs"))
+                + "); see mlpgradientflow.gaussian.accuracy",
+                AccuracyWarning, stacklevel=4,
+            )
 
     def _teacher_constants(self) -> None:
         t = self.teacher
@@ -167,15 +232,23 @@ class NetI:
         ft = t.net.layers[0].activation
         self.t_parts = dict(r=rt, b=bt, a=at, c=ct, f=ft,
                             hat=Wt / np.where(rt > 0, rt, 1.0)[:, None])
-        m = one_point(ft, rt, bt, order=0, method=self.method).value
-        q = one_point(ft, rt, bt, order=0, squared=True, method=self.method).value
-        C2 = float(at**2 @ q)
-        i, j = np.triu_indices(len(rt), 1)
-        if i.size:
-            u = np.clip(np.sum(self.t_parts["hat"][i] * self.t_parts["hat"][j], axis=1), -1, 1)
-            G = two_point(ft, ft, rt[i], bt[i], rt[j], bt[j], u, order=0, method=self.method).value
-            C2 += 2 * float(np.sum(at[i] * at[j] * G))
-        self.C1, self.C2 = float(at @ m), C2
+        self.t_parts["rs"] = np.where(rt > 0, rt, 1.0)
+        m, em = one_point(ft, rt, bt, order=0, method=self.method, return_error=True)
+        q, eq = one_point(ft, rt, bt, order=0, squared=True, method=self.method,
+                          return_error=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            C2 = float(at**2 @ q.value)
+            eC2 = float(at**2 @ eq[:, 0])
+            i, j = np.triu_indices(len(rt), 1)
+            if i.size:
+                u = np.clip(np.sum(self.t_parts["hat"][i] * self.t_parts["hat"][j], axis=1), -1, 1)
+                G, eG = two_point(ft, ft, rt[i], bt[i], rt[j], bt[j], u, order=0,
+                                  method=self.method, return_error=True)
+                C2 += 2 * float(np.sum(at[i] * at[j] * G.value))
+                eC2 += 2 * float(np.sum(np.abs(at[i] * at[j]) * eG[:, 0]))
+            self.C1, self.C2 = float(at @ m.value), C2
+            #: error estimates of C2 and C1
+            self.C_err = (eC2, float(np.abs(at) @ em[:, 0]))
 
 
 def _check_architecture(name, layers) -> None:
@@ -197,7 +270,7 @@ def _into(out, x):
     return out
 
 
-def _symmetric_limit(neti, p, zero, order):
+def _symmetric_limit(neti, p, zero, order, errors=None):
     """Derivatives at ||w_i|| = 0: Richardson-extrapolated means of w_i = +-eps e, +-2 eps e."""
     q = np.array(p, dtype=float)
     M1 = neti.unflatten(q)[0]
@@ -207,11 +280,13 @@ def _symmetric_limit(neti, p, zero, order):
         for sign in (1.0, -1.0):
             M1[zero, : neti.din] = 0.0
             M1[zero, 0] = sign * eps
-            out.append(evaluate(neti, q, order))
+            out.append(evaluate(neti, q, order, errors=errors))
         g = 0.5 * (out[0][1] + out[1][1])
         return g, None if order < 2 else 0.5 * (out[0][2] + out[1][2])
 
     g1, H1 = mean_at(EPS_ZERO)
     g2, H2 = mean_at(2 * EPS_ZERO)
-    L0 = evaluate(neti, p, 0)[0]  # the value itself needs no limit
+    L0 = evaluate(neti, p, 0, errors=errors)[0]  # the value itself needs no limit
+    if errors is not None:  # the extrapolation's own error (see the module docstring)
+        errors.append({"gradient": 1e-10, "hessian": 1e-10})
     return L0, (4 * g1 - g2) / 3, None if order < 2 else (4 * H1 - H2) / 3

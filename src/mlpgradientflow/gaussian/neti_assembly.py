@@ -22,7 +22,7 @@ import numpy as np
 
 from .expectations import one_point, two_point
 
-__all__ = ["evaluate", "unpack"]
+__all__ = ["evaluate", "unpack", "error_estimate"]
 
 
 def unpack(net, p):
@@ -45,10 +45,11 @@ def _jacobians(c, rp, rq):
     return Jp, Jq
 
 
-def evaluate(neti, p, order: int, hess_out=None):
+def evaluate(neti, p, order: int, hess_out=None, errors: list | None = None):
     """(loss, gradient, Hessian) of NetI at checked ``p`` (see the module docstring); the
     Hessian is written into ``hess_out`` when given (reusing it avoids the page faults of a
-    fresh P x P array)."""
+    fresh P x P array). With ``errors`` (a list), the error estimate of this evaluation
+    (:func:`error_estimate`) is appended to it."""
     W, b, a, c = unpack(neti._net, p)
     k, D = W.shape
     T = neti.t_parts
@@ -61,13 +62,23 @@ def evaluate(neti, p, order: int, hess_out=None):
     v = np.clip(np.sum(hat[i] * hat[j], axis=1), -1.0, 1.0)
     it, lt = np.repeat(np.arange(k), len(T["r"])), np.tile(np.arange(len(T["r"])), k)
     u = np.clip(hat @ T["hat"].T, -1.0, 1.0).ravel()
-    Q = one_point(f, r, b, order=order, squared=True, method=m)
-    M = one_point(f, r, b, order=order, method=m)
-    G = two_point(f, f, r[i], b[i], r[j], b[j], v, order=order, method=m)
-    Tt = two_point(f, T["f"], r[it], b[it], T["r"][lt], T["b"][lt], u, order=order, method=m)
+    Q, eQ = one_point(f, r, b, order=order, squared=True, method=m, return_error=True)
+    M, eM = one_point(f, r, b, order=order, method=m, return_error=True)
+    G, eG = two_point(f, f, r[i], b[i], r[j], b[j], v, order=order, method=m,
+                      return_error=True)
+    Tt, eT = two_point(f, T["f"], r[it], b[it], T["r"][lt], T["b"][lt], u, order=order,
+                       method=m, return_error=True)
     kss, kst = 2 * a[i] * a[j], -2 * a[it] * T["a"][lt]
-    loss = (a**2 @ Q.value + kss @ G.value + kst @ Tt.value + neti.C2 + delta**2
-            + 2 * delta * (a @ M.value - neti.C1))
+    with np.errstate(invalid="ignore", over="ignore"):
+        loss = (a**2 @ Q.value + kss @ G.value + kst @ Tt.value + neti.C2 + delta**2
+                + 2 * delta * (a @ M.value - neti.C1))
+    if errors is not None:
+        errors.append(error_estimate(
+            neti, a, delta, rs, order,
+            [(a**2, 2 * np.abs(a), 2.0, Q, eQ, rs), (2 * delta * a, 2 * np.abs(delta) + 2 * np.abs(a),
+                                                    2.0, M, eM, rs)],
+            [(kss, 2 * (np.abs(a[i]) + np.abs(a[j])), 2.0, G, eG, np.minimum(rs[i], rs[j])),
+             (kst, 2 * np.abs(T["a"][lt]), 0.0, Tt, eT, np.minimum(rs[it], T["rs"][lt]))]))
     if order == 0:
         return float(loss), None, None
     gw, gb, ga = np.zeros((k, D)), np.zeros(k), np.zeros(k)
@@ -98,6 +109,62 @@ def evaluate(neti, p, order: int, hess_out=None):
     H = _hessian(neti, a, delta, r, rs, hat, (i, j, v, G, kss, Jp, Jq), (it, lt, u, Tt, kst, Jt),
                  Q, M, hess_out)
     return float(loss), g, H
+
+
+def _mag(d, n):
+    """Largest |value|, |gradient entry|, |Hessian entry| per integral, (n, 3)."""
+    out = np.zeros((n, 3))
+    np.abs(d.value, out=out[:, 0])
+    if d.grad is not None:
+        out[:, 1] = np.abs(d.grad).max(axis=1)
+    if d.hess is not None:
+        out[:, 2] = np.abs(d.hess).max(axis=(1, 2))
+    return out
+
+
+def error_estimate(neti, a, delta, rs, order, ones, pairs) -> dict:
+    r"""Absolute and relative error estimates of loss, gradient and Hessian.
+
+    Each term :math:`\kappa F` contributes, with :math:`e_0, e_1, e_2` the error estimates
+    of :math:`F`'s value, gradient and Hessian entries (:mod:`.accuracy`),
+    :math:`|\kappa|e_0` to the loss, :math:`|\kappa|e_1 j + |\kappa'|e_0` to the gradient and
+    :math:`|\kappa|(e_2 + e_1)j^2 + |\kappa'|e_1 j + |\kappa''|e_0` to the Hessian, where
+    :math:`j = \max(1, 1/r)` bounds the chain rule through the norms and cosines and
+    :math:`\kappa', \kappa''` bound the derivatives of :math:`\kappa` in the output weights
+    and bias; the relative estimates divide by the same sums with the magnitudes of
+    :math:`F` in place of its errors (the size of the terms summed), plus the teacher's
+    constants. Rounding is not included.
+    """
+    err, mag = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+    with np.errstate(invalid="ignore", over="ignore"):
+        for kap, dk, ddk, F, e, rmin in [*ones, *pairs]:
+            n = len(F.value)
+            if n == 0:
+                continue
+            W = np.empty((5, n))
+            np.abs(kap, out=W[0])
+            j = np.maximum(1.0, 1.0 / rmin)
+            np.multiply(W[0], j, out=W[1])
+            W[2] = dk
+            np.multiply(W[1], j, out=W[3])
+            np.multiply(W[2], j, out=W[4])
+            for tgt, x in ((err, e), (mag, _mag(F, n))):
+                S = (W @ x).tolist()  # 5 x 3
+                tgt[0] += S[0][0]
+                tgt[1] += S[1][1] + S[2][0]
+                tgt[2] += S[3][2] + S[3][1] + S[4][1]
+                if ddk:
+                    tgt[2] += ddk * float(x[:, 0].sum())
+    err, mag = np.array(err), np.array(mag)
+    c = abs(neti.C2) + delta**2 + 2 * abs(delta * neti.C1)
+    err += np.array([neti.C_err[0] + 2 * abs(delta) * neti.C_err[1], 2 * neti.C_err[1], 0.0])
+    mag += np.array([c, 2 * abs(delta) + 2 * abs(neti.C1), 2.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(mag > 0, err / mag, 0.0)
+    names = ("loss", "gradient", "hessian")[: order + 1]
+    out = {name: float(rel[i]) for i, name in enumerate(names)}
+    out.update({f"{name}_abs": float(err[i]) for i, name in enumerate(names)})
+    return out
 
 
 def _add_vec(out, idx, coef, e0, e1) -> None:

@@ -19,7 +19,9 @@ dense in the bulk (spacing :math:`\approx \pi/\sqrt{2N}`), which is what resolve
 :math:`f(rz + b)` for larger :math:`r`. For smooth activations the error of
 :math:`E[f(rz+b)^2]` with ``N = 600`` is about 1e-14 for :math:`r \le 2` and grows with
 :math:`r` (softplus: 1e-13 at :math:`r = 4`, 2e-9 at :math:`r = 8`; tanh: 6e-8 at
-:math:`r = 4`); kinks (relu, selu) converge only algebraically (relu: about 1e-5).
+:math:`r = 4`); kinks (relu, selu) converge only algebraically (relu: about 1e-5). The
+expectations of :mod:`.expectations` therefore use these rules only where their a-priori
+error (:func:`~.accuracy.gh_error`) is negligible, and :mod:`.piecewise` beyond.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ from .closed_forms import pack_one, pack_pair
 from .closed_forms_relu import _Std
 from .quadrature import PairRule
 
-__all__ = ["derivative_jump", "empty_pair", "evaluate", "quad_one_point", "quad_pair"]
+__all__ = ["assemble_pair", "derivative_jump", "empty_pair", "evaluate", "quad_one_point", "quad_pair"]
 
 _SELU_LAMBDA = 1.0507009873554804934193349852946
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -244,6 +244,12 @@ def quad_pair(
     e = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     if order >= 2:
         _dirac_terms(e, f1, f2, r1, b1, r2, b2, u, uc, rule)
+    return assemble_pair(e, r1, r2, order)
+
+
+def assemble_pair(e, r1, r2, order: int) -> Derivs:
+    """Value, gradient and Hessian in (r1, b1, r2, b2, u) from the moments
+    ``e[(a, p, k, q)]`` (see the module docstring)."""
     value = e[(0, 0, 0, 0)]
     if order < 1:
         return Derivs(value, None, None)
