@@ -50,9 +50,9 @@ def main() -> None:
     for width, n, trained in [(w, n, False) for w, n in CASES] + [(2, 10_000, True)]:
         net, p = problem(width, n, trained)
         st = mgf.end_state(net, p)
-        t_state = time_call(lambda: mgf.end_state(net, p))[0].best
-        t_fgh = time_call(lambda: net.fgh(p))[0].best
-        t_floor = time_call(lambda: np.linalg.eigvalsh(net.fgh(p)[2]))[0].best
+        t_state = time_call(lambda net=net, p=p: mgf.end_state(net, p))[0].best
+        t_fgh = time_call(lambda net=net, p=p: net.fgh(p))[0].best
+        t_floor = time_call(lambda net=net, p=p: np.linalg.eigvalsh(net.fgh(p)[2]))[0].best
         rows.append(f"| {width} | {n} | {net.nparams} | {st.kind} | {1e3 * t_state:.2f} | "
                     f"{1e3 * t_floor:.2f} | {1e3 * t_fgh:.2f} | {t_state / t_floor:.2f} | "
                     f"{t_state / t_fgh:.2f} |")

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import assert_close_rel
-
 import mlpgradientflow.data as data
+from conftest import assert_close_rel
 
 S3 = math.sqrt(3.0)
 

@@ -6,6 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from oracle import torch_derivs
+
+import mlpgradientflow as mgf
 from conftest import (
     SMOOTH,
     assert_close_rel,
@@ -14,11 +19,6 @@ from conftest import (
     make_data,
     random_case,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from oracle import torch_derivs
-
-import mlpgradientflow as mgf
 from mlpgradientflow.derivatives import workspace
 
 

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from conftest import assert_close_rel, fd_gradient, fd_hessian
 
 import mlpgradientflow as mgf
+from conftest import assert_close_rel, fd_gradient, fd_hessian
 
 SMOOTH = ["sigmoid2", "normal_cdf", "softplus", "tanh"]
 BIASES = [(False, False), (True, False), (False, True), (True, True)]

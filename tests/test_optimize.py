@@ -11,7 +11,6 @@ import scipy.optimize
 import mlpgradientflow as mgf
 from mlpgradientflow.training.linesearch import hager_zhang, satisfies_wolfe
 from mlpgradientflow.training.objective import Objective
-from mlpgradientflow.training.stopping import StopRules
 from mlpgradientflow.training.optimize import (
     METHODS,
     NEWTON_MAX_PARAMS,
@@ -20,6 +19,7 @@ from mlpgradientflow.training.optimize import (
     minimize,
     newton_direction,
 )
+from mlpgradientflow.training.stopping import StopRules
 
 SCIPY_METHODS = ["trust-exact", "bfgs", "l-bfgs-b", "slsqp"]
 TEACHER = [(4, "softplus", True), (1, "identity", True)]

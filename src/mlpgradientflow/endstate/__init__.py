@@ -10,8 +10,8 @@ This package sits below training (every :class:`~mlpgradientflow.TrainResult` ca
 the channel functions beside the rest of the channels paper.
 """
 
-from .channels import find_channels as find_channels
 from .channels import ChannelWatch as ChannelWatch
+from .channels import find_channels as find_channels
 from .channels import flip_sign as flip_sign
 from .channels import is_odd as is_odd
 from .channels import late_update_fraction as late_update_fraction

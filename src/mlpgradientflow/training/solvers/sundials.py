@@ -74,7 +74,7 @@ class CVODESolver(FlowSolver):
 
                 opts["jactimes"] = CVODEJacTimes(None, jtimes)
         self._s = CVODE(rhsfn, **opts)
-        res = self._call(self._s.init_step, float(t0), y0)
+        self._call(self._s.init_step, float(t0), y0)
         self._tstop = problem.t_bound if np.isfinite(problem.t_bound) else None
         # in one-step mode tout only sets the direction and the scale of the first step
         self._tout = float(t0) + (problem.dt if problem.dt else 1.0)
