@@ -23,8 +23,8 @@ def _no_wall_clock_budgets(request, monkeypatch):
 
     original = api._train
 
-    def guarded(net, p0, opts):
-        res = original(net, p0, opts)
+    def guarded(net, p0, opts, callback=None):
+        res = original(net, p0, opts, callback)
         if not res.reproducible:
             pytest.fail(f"a wall-clock cap ended a training run ({res.ode_stopped_by!r}, "
                         f"{res.optim_stopped_by!r}): use count budgets, or mark the test "

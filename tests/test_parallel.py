@@ -88,7 +88,7 @@ def test_outdir_saves_and_resumes(problem, tmp_path):
         redone = f.name in ("run_00001.npz", "run_00004.npz")
         assert (f.stat().st_mtime_ns != stamps.get(f.name)) == redone, f.name
     _same(mgf.load_results(tmp_path), first)
-    with pytest.raises(ValueError, match="different sweep"):
+    with pytest.raises(ValueError, match="holds runs of another call: 6 runs there, 3 in this"):
         mgf.train_many(net, inits[:3], outdir=tmp_path, progress=False, **OPTS)
 
 

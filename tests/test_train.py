@@ -296,5 +296,5 @@ def test_an_overflowing_flow_keeps_the_best_point():
     p0 = net.random_params(1) * 0.5
     res = mgf.train(net, p0, alg=mgf.Descent(1.0), maxiterations_ode=200, maxiterations_optim=0,
                     **QUIET)
-    assert res.ode_stopped_by.startswith(("failed", "diverged")) and np.isfinite(res.x).all()
+    assert res.ode_stopped_by.startswith("failed: ") and np.isfinite(res.x).all()
     assert res.loss <= net.loss(p0)

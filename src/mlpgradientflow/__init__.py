@@ -37,7 +37,7 @@ from .training import TrainResult as TrainResult
 from .training import load_result as load_result
 from .training import train as train
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__ as __version__  # noqa: E402
 
 __all__ = [
     "Activation",

@@ -20,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="mlpgradientflow",
         description="Exact loss landscapes and gradient flow of small multilayer perceptrons.",
     )
+    ap.add_argument("--debug", action="store_true",
+                    help="show the full traceback of an unexpected error")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
         "run",
@@ -80,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; the exit status: 0, 1 when runs failed, 2 for bad input."""
     args = _parser().parse_args(argv)
-    from .sweep import ConfigError
+    from .storage import FolderLocked, ResumeError
+    from .sweep import ConfigError, SweepInterrupted
 
     client = None
     try:
@@ -97,9 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         executor = client if client is not None else (
             None if args.processes == 0 else args.processes or "processes")
         outcome = _execute(cfg, out, executor, args.quiet, title)
-    except ConfigError as err:
+    except (ConfigError, ResumeError, FolderLocked) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # unexpected: one clear line, the traceback with --debug
+        if args.debug:
+            raise
+        print(f"error: {type(err).__name__}: {err} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as err:  # SweepInterrupted, or Ctrl-C outside the runs
+        done = f": {err}" if isinstance(err, SweepInterrupted) else ""
+        print(f"interrupted{done}; the same command again resumes", file=sys.stderr)
+        return 130
     finally:
         if client is not None:
             client.close()
@@ -174,10 +187,13 @@ def _report(outcome, show_table: bool) -> int:
     print(f"{len(outcome)} runs: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
     print(f"written to {outcome.folder}/\n  " + ", ".join(outcome.files) + ", runs/*.npz")
     print(f"load them with: mgf.load_results({str(outcome.folder)!r})")
+    if outcome.unwritten:
+        print(f"{len(outcome.unwritten)} files could not be written:\n  "
+              + "\n  ".join(outcome.unwritten), file=sys.stderr)
     if failed:
         print(f"{failed} runs failed: see the error column of summary.csv; the same command "
               "again retries them", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed or outcome.unwritten else 0
 
 
 if __name__ == "__main__":

@@ -1,20 +1,49 @@
 """Files written atomically: to a temporary file in the target folder, then renamed, so
-an interrupted run never leaves a half-written file behind."""
+an interrupted run never leaves a half-written file behind. The file gets the permissions
+of any other file the user creates (``0o666`` less the umask), not the ``0o600`` of a
+temporary file."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "write_json", "write_text"]
+__all__ = ["atomic_write", "umask", "write_json", "write_text"]
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def umask() -> int:
+    """The process's umask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    with _UMASK_LOCK:  # elsewhere: set and restore (a brief window for other threads)
+        old = os.umask(0o022)
+        os.umask(old)
+    return old
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
-    """Call ``write(f)`` on a temporary binary file next to ``path``, then rename it."""
+    """Call ``write(f)`` on a temporary binary file next to ``path``, then rename it
+    (mode ``0o666`` less the umask).
+
+    >>> import os, stat, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = atomic_write(os.path.join(d, "x.txt"), lambda f: f.write(b"hi"))
+    ...     stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask(), p.read_bytes()
+    (True, b'hi')
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -23,6 +52,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

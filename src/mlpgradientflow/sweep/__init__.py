@@ -19,9 +19,10 @@ from .config import Run as Run
 from .config import SweepConfig as SweepConfig
 from .config import expand as expand
 from .config import load_config as load_config
+from .run import SweepInterrupted as SweepInterrupted
 from .run import SweepOutcome as SweepOutcome
 from .run import run_sweep as run_sweep
 from .summary import COLUMNS as COLUMNS
 
-__all__ = ["COLUMNS", "ConfigError", "RUN", "RUN_TRAIN", "Run", "SweepConfig", "SweepOutcome",
+__all__ = ["COLUMNS", "ConfigError", "RUN", "RUN_TRAIN", "Run", "SweepConfig", "SweepInterrupted", "SweepOutcome",
            "expand", "load_config", "run_sweep"]

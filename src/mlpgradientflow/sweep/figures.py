@@ -22,21 +22,26 @@ _KINDS = ["minimum", "saddle", "channel", "not converged"]
 _MARKERS = {"minimum": "o", "saddle": "^", "channel": "D", "not converged": "x"}
 
 
-def write_figures(rows: list[dict], results: list, nets: list, teachers: list, out: Path) -> list[str]:
-    """Draw the sweep's figures into ``out``; return the file names written."""
+def write_figures(rows: list[dict], results: list, nets: list, teachers: list,
+                  out: Path) -> tuple[list[str], list[str]]:
+    """Draw the sweep's figures into ``out``; return the file names written and the files
+    that could not be written (with the reason)."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        return []
+        return [], []
     from ..plot import plot_incoming_weights, plot_loss_curves, plot_spectra, save_figure
 
     ok = [i for i, r in enumerate(rows) if not r["error"]]
     failed = f" ({len(rows) - len(ok)} failed)" if len(ok) < len(rows) else ""
-    written = []
+    written, failed = [], []
 
     def save(fig, name: str) -> None:
-        save_figure(fig, out / name)
-        written.append(name)
+        try:
+            save_figure(fig, out / name)
+            written.append(name)
+        except OSError as err:  # a full or read-only disk
+            failed.append(f"{out / name}: {err.strerror or err}")
 
     widths = sorted({r["width"] for r in rows})
     fig = Figure(figsize=(5, 3.5))
@@ -81,7 +86,7 @@ def write_figures(rows: list[dict], results: list, nets: list, teachers: list, o
     save(fig, "gnorm_hist.png")
 
     if not ok or len(rows) > DETAIL_MAX:
-        return written
+        return written, failed
     label = lambda i: f"{rows[i]['activation']} w{rows[i]['width']} s{rows[i]['seed']}"  # noqa: E731
     fig = Figure(figsize=(4 * len(widths), 3.2))
     for j, w in enumerate(widths):
@@ -110,4 +115,4 @@ def write_figures(rows: list[dict], results: list, nets: list, teachers: list, o
             plot_incoming_weights(Wt, W[:, :2], a[0, : W.shape[0]], ax=ax)
             ax.set_title(f"{label(i)}: {rows[i]['end_state']}", fontsize=8)
         save(fig, "weights.png")
-    return written
+    return written, failed

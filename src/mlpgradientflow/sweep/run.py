@@ -19,20 +19,24 @@ from pathlib import Path
 
 from ..io import write_json, write_text
 from ..parallel import train_many
+from ..storage import FolderLock
 from .config import ConfigError, SweepConfig, expand
 from .figures import write_figures
 from .summary import row, to_csv, to_markdown
 
-__all__ = ["run_sweep", "SweepOutcome"]
+__all__ = ["run_sweep", "SweepOutcome", "SweepInterrupted"]
 
-SUMMARY_FILES = ["summary.csv", "summary.md", "summary.json"]
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the sweep: the finished runs are saved, a rerun resumes."""
 
 class SweepOutcome(list):
     """The rows of ``summary.csv`` (a list of dicts, in grid order), with ``files``: the
-    names of the files written into the folder, and ``folder``."""
+    names of the files written into the folder, ``unwritten``: files that could not be
+    written (with the reason), and ``folder``."""
 
     files: list[str]
+    unwritten: list[str]
     folder: Path
 
 
@@ -59,27 +63,44 @@ def run_sweep(cfg: SweepConfig, out: str | Path, executor=None, *, progress: boo
         The rows of ``summary.csv``, in grid order, and the files written.
     """
     out = Path(out).resolve()  # absolute: Dask workers write the run files themselves
+    with FolderLock(out):  # one process per folder, for the whole sweep
+        return _run_locked(cfg, out, executor, progress, title)
+
+
+def _run_locked(cfg: SweepConfig, out: Path, executor, progress: bool, title) -> SweepOutcome:
     manifest = cfg.to_json()
     mpath = out / "sweep_config.json"
     if mpath.exists() and json.loads(mpath.read_text()) != manifest:
         raise ConfigError(f"{out} holds a different sweep (see {mpath.name}); use a new folder")
     runs, nets, inits, teachers = expand(cfg)
-    write_json(mpath, manifest)
+    try:
+        write_json(mpath, manifest)
+    except OSError as err:
+        raise ConfigError(f"cannot write into {out}: {err.strerror or err}") from None
     results = train_many(nets, inits, executor, out, progress=progress, options=cfg.train)
+    if any(getattr(r, "interrupted", False) for r in results):
+        raise SweepInterrupted(f"{sum(not getattr(r, 'interrupted', False) for r in results)} of "
+                               f"{len(results)} runs finished and saved in {out}")
     rows = [row(i, *z) for i, z in enumerate(zip(runs, nets, teachers, results))]
-    write_text(out / "summary.csv", to_csv(rows))
     first = runs[0]
     heading = title or (f"Teacher–student sweep: {len(rows)} runs (Din {list(cfg.din)}, N "
                         f"{list(cfg.n)}, teacher widths {list(cfg.teacher_widths)}, "
                         f"{first.activation if len(cfg.activations) == 1 else 'several'} "
                         "activations)")
-    write_text(out / "summary.md", to_markdown(rows, heading))
-    write_json(out / "summary.json", {
-        "config": cfg.to_json(),
-        "teachers": [t.params.tolist() for t in dict.fromkeys(teachers)],
-        "rows": rows,
-    })
     outcome = SweepOutcome(rows)
-    outcome.folder = out
-    outcome.files = SUMMARY_FILES + write_figures(rows, results, nets, teachers, out)
+    outcome.folder, outcome.files = out, []
+    outcome.unwritten = [r.info["save_error"] for r in results if "save_error" in getattr(r, "info", {})]
+    texts = {"summary.csv": to_csv(rows), "summary.md": to_markdown(rows, heading),
+             "summary.json": json.dumps({"config": cfg.to_json(), "rows": rows,
+                                         "teachers": [t.params.tolist() for t in dict.fromkeys(teachers)]},
+                                        indent=2) + "\n"}
+    for name, text in texts.items():
+        try:
+            write_text(out / name, text)
+            outcome.files.append(name)
+        except OSError as err:  # a full or read-only disk: the rows are still returned
+            outcome.unwritten.append(f"{out / name}: {err.strerror or err}")
+    written, failed = write_figures(rows, results, nets, teachers, out)
+    outcome.files += written
+    outcome.unwritten += failed
     return outcome

@@ -24,7 +24,8 @@ from .stopping import PhaseRecord, StopReason, StopRules
 __all__ = ["train"]
 
 
-def train(net, p0, options: TrainOptions | None = None, **keywords) -> TrainResult:
+def train(net, p0, options: TrainOptions | None = None, *, callback=None,
+          **keywords) -> TrainResult:
     r"""Train ``net`` from ``p0``: phase 1 follows the gradient flow, phase 2 lands on the
     critical point; the result says where the run ended.
 
@@ -53,6 +54,12 @@ def train(net, p0, options: TrainOptions | None = None, **keywords) -> TrainResu
     options : TrainOptions, optional
         A full set of options (:class:`~mlpgradientflow.training.options.TrainOptions`;
         default :data:`~mlpgradientflow.training.options.DEFAULTS`), updated by ``keywords``.
+    callback : callable, optional
+        ``callback(info)`` after every accepted step of both phases, with a
+        :class:`~mlpgradientflow.training.stopping.StepInfo` (phase, iteration, flow time,
+        the state, the best loss and gradient norm). Returning True ends training there
+        (stop reason ``"callback"``; no further phase runs); raising KeyboardInterrupt ends
+        it as Ctrl-C does.
     **keywords
         The reference's option names, each checked where it is declared (unknown names
         and bad values raise an error naming the keyword). Phase 1
@@ -95,16 +102,18 @@ def train(net, p0, options: TrainOptions | None = None, **keywords) -> TrainResu
     (True, <EndKind.MINIMUM: 'minimum'>, True)
     """
     opts = TrainOptions.make(options, **keywords)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"argument `callback` must be callable, got {callback!r}")
     if opts.blas_threads is None:
-        return _train(net, p0, opts)
+        return _train(net, p0, opts, callback)
     with threadpool_limits(limits=opts.blas_threads, user_api="blas"):
-        return _train(net, p0, opts)
+        return _train(net, p0, opts, callback)
 
 
-def _train(net, p0, opts: TrainOptions) -> TrainResult:
+def _train(net, p0, opts: TrainOptions, callback=None) -> TrainResult:
     t_total = time.perf_counter()
     flow, stop = opts.flow, opts.stop
-    x0 = net.check_params(p0) if hasattr(net, "check_params") else np.asarray(p0, dtype=float)
+    x0 = net.check_params(p0, "p0") if hasattr(net, "check_params") else np.asarray(p0, dtype=float)
     x0 = np.array(x0, dtype=float, copy=True)
     obj = Objective(net, opts.maxnorm, opts.merge, opts.tauinv, x0=x0)
     recorder = TrajectoryRecorder(flow.n_samples_trajectory, 0.0, x0)
@@ -118,7 +127,7 @@ def _train(net, p0, opts: TrainOptions) -> TrainResult:
     watch = ChannelWatch(net)
     progress = dict(verbosity=opts.verbosity, interval=opts.progress_interval)
     rules = dict(patience=stop.patience, minloss=stop.minloss, min_gnorm=stop.min_gnorm,
-                 channels=watch, stop_on_channel=stop.stop_on_channel)
+                 channels=watch, stop_on_channel=stop.stop_on_channel, callback=callback)
 
     def run_flow(rules, prog):
         if solver is None:
@@ -132,17 +141,19 @@ def _train(net, p0, opts: TrainOptions) -> TrainResult:
     ode = PhaseRecord()
     if stop.maxiterations_ode > 0:
         ode = _phase("flow", obj, run_flow, StopRules(stop.maxtime_ode, stop.maxiterations_ode,
-                                                      **rules), **progress)
+                                                      **rules, phase="flow"), **progress)
     ode_x, ode_loss = obj.best_x.copy(), obj.best_loss
 
     optim = PhaseRecord()
     if stop.maxiterations_optim > 0 and ode.reason not in (StopReason.INTERRUPTED,
-                                                            StopReason.CHANNEL):
+                                                            StopReason.CHANNEL,
+                                                            StopReason.CALLBACK):
         obj.k_last_best = obj.n_f  # patience restarts with the phase
         optim = _phase("optim", obj,
                        lambda rules, prog: minimize(obj, obj.best_x.copy(), method, rules,
                                                     **opts.optim.options),
-                       StopRules(stop.maxtime_optim, stop.maxiterations_optim, **rules),
+                       StopRules(stop.maxtime_optim, stop.maxiterations_optim, **rules,
+                                 phase="optim"),
                        **progress)
 
     x = obj.best_x.copy()
@@ -195,6 +206,10 @@ def _loss_or_inf(net, x) -> float:
         return math.inf
 
 
+_FAILURES = {NonFiniteError: "the network overflowed", SolverFailure: "solver failure",
+             np.linalg.LinAlgError: "singular linear system"}
+
+
 def _phase(name: str, obj: Objective, run, rules: StopRules, *, verbosity: int,
            interval: float) -> PhaseRecord:
     """Run one phase and return its record (Ctrl-C and failures end it, keeping the best)."""
@@ -202,13 +217,15 @@ def _phase(name: str, obj: Objective, run, rules: StopRules, *, verbosity: int,
     n_f, n_h = obj.n_f + obj.n_noise, obj.n_h
     iterations, message = 0, ""
     try:
-        out = run(rules, progress)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # detected anyway
+            out = run(rules, progress)
         reason, detail = out.stop.reason, out.stop.detail
         iterations, message = out.iterations, out.message
     except KeyboardInterrupt:
         reason, detail = StopReason.INTERRUPTED, ""
-    except (NonFiniteError, SolverFailure) as err:  # the best point so far stays valid
-        reason, detail, message = StopReason.FAILED, type(err).__name__, str(err)
+    except (NonFiniteError, SolverFailure, np.linalg.LinAlgError) as err:  # the best point
+        what = getattr(err, "what", None) or _FAILURES.get(type(err), type(err).__name__)
+        reason, detail, message = StopReason.FAILED, what, str(err)  # so far stays valid
     record = PhaseRecord(reason, detail, iterations, obj.n_f + obj.n_noise - n_f, obj.n_h - n_h,
                          rules.elapsed(), message)
     progress.close(iterations, obj.best_loss, obj.best_gnorm, record.stopped_by)

@@ -152,7 +152,7 @@ def discrete_dynamics(
         x = x - dx
         it += 1
         if not np.isfinite(x).all():
-            return PhaseOutcome(x_prev, it - 1, it - 1, Stop(StopReason.DIVERGED))
+            return PhaseOutcome(x_prev, it - 1, it - 1, Stop(StopReason.FAILED, "diverged (NaN or Inf)"))
         if epoch_done and not full:
             obj.fg(x)  # best point and stopping rules on the full data
         recorder.add_step(it - 1, it, None, x)

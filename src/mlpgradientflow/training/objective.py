@@ -40,7 +40,22 @@ import numpy as np
 from .._validation import NonFiniteError
 from ..endstate.noise import NoiseFloor, noise_floor
 
-__all__ = ["Objective", "LOSS_RTOL"]
+__all__ = ["Objective", "LOSS_RTOL", "NonFiniteState"]
+
+
+class NonFiniteState(NonFiniteError):
+    """A solver handed the objective a NaN/Inf state or direction, or the flow's right-hand
+    side or Jacobian overflowed (``tauinv`` times the gradient): the phase fails, keeping its
+    best point. Not the user's input: that was checked before training started."""
+
+    what = "non-finite state"
+
+
+def _finite(what: str, *arrays) -> None:
+    for a in arrays:
+        if not np.isfinite(np.add.reduce(a, axis=None)):  # one reduction per array
+            raise NonFiniteState(f"the solver reached a non-finite {what} (NaN or Inf); the "
+                                 "flow is exploding or the step was too large")
 
 #: losses closer than this (relative) are ties, broken by the gradient norm: the computed
 #: mean loss scatters by about one ulp near a minimum at N = 10^4; 32 ulps leave a margin
@@ -118,6 +133,7 @@ class Objective:
         self.k_last_best = self.n_f
 
     def _frozen(self, x: np.ndarray) -> np.ndarray:
+        _finite("state", x)
         return x if self.free is None else np.where(self.free, x, self.x0)
 
     def fg(self, x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -140,6 +156,7 @@ class Objective:
         """:math:`-\\tau \\odot \\nabla L_{reg}(x)`, a new array."""
         _, g = self.fg(x)
         g *= -self.tau
+        _finite("right-hand side", g)
         return g
 
     def jac(self, t: float, x: np.ndarray) -> np.ndarray:
@@ -149,6 +166,7 @@ class Objective:
             H *= -self.tau
         else:
             H *= -self.tau[:, None]
+        _finite("Jacobian", H)
         return H
 
     def rhs_jac(self, t: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -156,6 +174,7 @@ class Objective:
         _, g, H = self.fgh(x)
         g *= -self.tau
         H *= -self.tau if np.ndim(self.tau) == 0 else -self.tau[:, None]
+        _finite("right-hand side", g, H)
         return g, H
 
     @property
@@ -164,8 +183,10 @@ class Objective:
 
     def jvp(self, t: float, x: np.ndarray, v: np.ndarray) -> np.ndarray:
         """:math:`-\\tau \\odot (\\nabla^2 L_{reg}(x)\\, v)` (exact, no Hessian matrix)."""
+        _finite("direction", v)
         hv = self.net.hvp(self._frozen(x), v, maxnorm=self.maxnorm, merge=self.merge)
         hv *= -self.tau
+        _finite("Jacobian-vector product", hv)
         return hv
 
     # -- the noise floor ---------------------------------------------------------------------

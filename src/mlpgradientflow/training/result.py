@@ -18,7 +18,7 @@ import numpy as np
 
 from ..endstate import EndState
 from ..io import atomic_write
-from .stopping import PhaseRecord
+from .stopping import PhaseRecord, StopReason
 
 __all__ = ["TrainResult", "Trajectory", "load_result"]
 
@@ -115,6 +115,12 @@ class TrainResult:
     shapes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+
+    @property
+    def interrupted(self) -> bool:
+        """Ctrl-C (or a stop request) ended a phase: ``x`` is the best point so far, not an
+        end state of the run."""
+        return StopReason.INTERRUPTED in (self.ode.reason, self.optim.reason)
 
     @property
     def ode_stopped_by(self) -> str:

@@ -24,7 +24,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 
-__all__ = ["StopReason", "PhaseRecord", "StopRules", "Stop"]
+__all__ = ["StopReason", "PhaseRecord", "StopRules", "Stop", "StepInfo"]
 
 
 class StopReason(enum.Enum):
@@ -40,10 +40,10 @@ class StopReason(enum.Enum):
     NOISE_FLOOR = "noise floor ({})"
     MAXT = "maxT"
     CHANNEL = "channel {}"
+    CALLBACK = "callback"
     LINE_SEARCH_FAILED = "line search failed"
     METHOD_ENDED = "{}"  # a scipy method ended by itself: its message
     SOLVER_FAILURE = "solver failure"
-    DIVERGED = "diverged (NaN or Inf)"
     FAILED = "failed: {}"
     INTERRUPTED = "interrupted"
     NO_FREE_PARAMETERS = "no free parameters"
@@ -115,12 +115,40 @@ class PhaseRecord:
         return cls(**{**d, "reason": StopReason[d["reason"]]})
 
 
+@dataclass(frozen=True)
+class StepInfo:
+    """What a ``callback`` of :func:`~mlpgradientflow.train` sees after each accepted step.
+
+    Attributes
+    ----------
+    phase : str
+        ``"flow"`` or ``"optim"``.
+    iteration : int
+        Steps (flow) or iterations (optimiser) of the phase so far.
+    t : float or None
+        Flow time (iterations for discrete rules; None in phase 2).
+    x : ndarray (P,)
+        The current state (read-only; copy it to keep it).
+    best_loss, best_gnorm : float
+        The best point so far: its regularised loss and gradient norm.
+    """
+
+    phase: str
+    iteration: int
+    t: float | None
+    x: object
+    best_loss: float
+    best_gnorm: float
+
+
 @dataclass
 class StopRules:
     """The stopping rules of a phase (see the module docstring).
 
     ``channels`` is a :class:`~mlpgradientflow.endstate.channels.ChannelWatch` fed with
     every checked state; with ``stop_on_channel`` the phase ends once it reports a channel.
+    ``callback(StepInfo)`` is called last, after every step; a true return value ends the
+    phase (``CALLBACK``), and a KeyboardInterrupt raised by it ends it as interrupted.
     """
 
     maxtime: float = math.inf
@@ -130,6 +158,8 @@ class StopRules:
     min_gnorm: float = 1e-15
     channels: object | None = None
     stop_on_channel: bool = False
+    callback: object | None = None
+    phase: str = ""
 
     def __post_init__(self) -> None:
         self.start = time.perf_counter()
@@ -159,4 +189,10 @@ class StopRules:
             found = self.channels.update(x)
             if found is not None and self.stop_on_channel:
                 return Stop(StopReason.CHANNEL, str(found))
+        if self.callback is not None and x is not None:
+            view = x.view()
+            view.flags.writeable = False
+            if self.callback(StepInfo(self.phase, iterations, t, view, obj.best_loss,
+                                      obj.best_gnorm)):
+                return Stop(StopReason.CALLBACK)
         return None

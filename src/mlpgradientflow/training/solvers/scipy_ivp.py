@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate
 
+from ..._validation import NonFiniteError
 from .base import FlowProblem, FlowSolver, SolverFailure
 
 __all__ = ["ScipySolver"]
@@ -47,7 +48,14 @@ class ScipySolver(FlowSolver):
         self.n_steps = 0
 
     def step(self) -> None:
-        message = self._s.step()
+        try:
+            message = self._s.step()
+        except NonFiniteError:  # from our right-hand side: reported as it is
+            raise
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+            # the inputs were checked before the run: an error inside a step is numerical
+            # (step size underflow, a NaN from the solver's own arithmetic)
+            raise SolverFailure(f"{self.name}: {err}") from err
         if self._s.status == "failed":
             raise SolverFailure(f"{self.name}: {message}")
         self.t_prev, self.t, self.y = float(self._s.t_old), float(self._s.t), self._s.y
