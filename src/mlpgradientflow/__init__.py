@@ -10,6 +10,7 @@ from . import gaussian as gaussian
 from . import landscape as landscape
 from . import theory as theory
 from ._validation import NonFiniteError as NonFiniteError
+from ._version import __version__ as __version__  # noqa: E402
 from .activations import Activation as Activation
 from .activations import Poly as Poly
 from .derivatives import fg as fg
@@ -36,8 +37,6 @@ from .training import TrainOptions as TrainOptions
 from .training import TrainResult as TrainResult
 from .training import load_result as load_result
 from .training import train as train
-
-from ._version import __version__ as __version__  # noqa: E402
 
 __all__ = [
     "Activation",

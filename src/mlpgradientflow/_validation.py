@@ -3,9 +3,28 @@ what came. Nothing inside the engine re-checks what passed here."""
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
-__all__ = ["finite_array", "check_finite", "as_params"]
+__all__ = [
+    "MAX_VALUES",
+    "as_int",
+    "as_params",
+    "as_real",
+    "as_rng",
+    "check_finite",
+    "check_model",
+    "check_out",
+    "check_size",
+    "finite_array",
+]
+
+#: The largest array, in float64 values (8 GB), that a function of the package allocates
+#: because of a size the user asked for (``data.grid(1000, 3)``, a Gauss-Hermite rule, a
+#: kernel matrix, ...); larger requests raise ValueError before allocating.
+MAX_VALUES = 10**9
 
 
 def _describe(x) -> str:
@@ -17,11 +36,9 @@ def _describe(x) -> str:
 def check_finite(name: str, x: np.ndarray) -> None:
     """Raise ValueError when ``x`` holds NaN or Inf, with the first offending index."""
     if x.dtype.kind in "fc" and not np.isfinite(x).all():
-        bad = np.argwhere(~np.isfinite(x))[0]
-        idx = tuple(int(i) for i in bad)
-        raise ValueError(
-            f"argument `{name}` contains NaN or Inf (first at index {idx if len(idx) > 1 else idx[0]})"
-        )
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0]) if x.ndim else ()
+        where = f" (first at index {idx if len(idx) > 1 else idx[0]})" if idx else ""
+        raise ValueError(f"argument `{name}` contains NaN or Inf{where}")
 
 
 def finite_array(
@@ -31,11 +48,13 @@ def finite_array(
     if x is None:
         raise TypeError(f"argument `{name}` is required, got None")
     try:
-        arr = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+        arr = np.asarray(x)
     except (TypeError, ValueError) as err:
         raise TypeError(f"argument `{name}` must be array-like, got {_describe(x)}") from err
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"argument `{name}` must be numeric, got dtype {arr.dtype}")
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
         if arr.ndim not in allowed:
@@ -52,9 +71,15 @@ def as_params(p, nparams: int, dtype, name: str = "p") -> np.ndarray:
     """
     if not isinstance(p, np.ndarray) or p.dtype != dtype or not p.flags.c_contiguous:
         try:
-            p = np.ascontiguousarray(p, dtype=dtype)
+            arr = np.asarray(p)
         except (TypeError, ValueError) as err:
             raise TypeError(f"argument `{name}` must be a flat numeric vector") from err
+        if arr.dtype.kind not in "iuf":  # booleans, complex numbers, strings, objects
+            raise TypeError(
+                f"argument `{name}` must be a flat numeric vector of real numbers, got dtype "
+                f"{arr.dtype}"
+            )
+        p = np.ascontiguousarray(arr, dtype=dtype)
     if p.ndim != 1 or p.shape[0] != nparams:
         raise ValueError(
             f"argument `{name}`: expected a flat vector of length {nparams} (net.nparams), "
@@ -81,8 +106,10 @@ def check_finite_result(loss: float, g, H) -> None:
 
 
 def as_rng(rng) -> np.random.Generator:
-    """``rng`` (None, an int seed or a Generator) as a Generator."""
-    if rng is None or isinstance(rng, np.random.Generator):
+    """``rng`` (None, an int seed, a Generator, SeedSequence or BitGenerator) as a Generator."""
+    if rng is None or isinstance(
+        rng, np.random.Generator | np.random.SeedSequence | np.random.BitGenerator
+    ):
         return np.random.default_rng(rng)
     if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng >= 0:
         return np.random.default_rng(int(rng))
@@ -90,3 +117,84 @@ def as_rng(rng) -> np.random.Generator:
         f"argument `rng` must be None, a non-negative int seed or a numpy.random.Generator, "
         f"got {rng!r}"
     )
+
+
+def as_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an int in ``minimum..maximum``; ValueError naming ``name`` otherwise
+    (booleans and floats are not integers)."""
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if not ok or (minimum is not None and value < minimum) or (
+        maximum is not None and value > maximum
+    ):
+        if minimum is not None and maximum is not None:
+            want = f"an integer in {minimum}..{maximum}"
+        elif minimum is not None:
+            want = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        else:
+            want = "an integer" if maximum is None else f"an integer <= {maximum}"
+        raise ValueError(f"argument `{name}` must be {want}, got {value!r}")
+    return int(value)
+
+
+def as_real(
+    name: str, value, *, minimum: float | None = None, positive: bool = False,
+    finite: bool = True,
+) -> float:
+    """``value`` as a float: TypeError unless a real number (not a bool), ValueError when
+    NaN, infinite (with ``finite``), below ``minimum`` or, with ``positive``, not > 0."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"argument `{name}` must be a real number, got {value!r}")
+    x = float(value)
+    if math.isnan(x) or (finite and math.isinf(x)):
+        raise ValueError(f"argument `{name}` must be {'finite' if finite else 'a number'}, got {x}")
+    if positive and not x > 0:
+        raise ValueError(f"argument `{name}` must be > 0, got {x}")
+    if minimum is not None and x < minimum:
+        raise ValueError(f"argument `{name}` must be >= {minimum}, got {x}")
+    return x
+
+
+def check_size(what: str, n_values: int) -> None:
+    """Raise ValueError when ``what`` would allocate more than :data:`MAX_VALUES` float64
+    values; ``what`` describes the request, e.g. ``"grid(1000, 3) (1e+09 points)"``."""
+    if n_values > MAX_VALUES:
+        raise ValueError(
+            f"{what} would need {float(n_values):.3g} values ({8 * float(n_values) / 1e9:.3g} "
+            f"GB), more than the limit of {MAX_VALUES:.0e} values "
+            f"({8 * MAX_VALUES / 1e9:g} GB, mlpgradientflow._validation.MAX_VALUES); "
+            "ask for fewer"
+        )
+
+
+def check_model(net, name: str = "net"):
+    """``net`` itself when it is a :class:`~mlpgradientflow.Net` or ``NetI``, else TypeError."""
+    from .gaussian.neti import NetI
+    from .net import Net
+
+    if not isinstance(net, Net | NetI):
+        raise TypeError(f"argument `{name}` must be a Net or NetI, got {type(net).__name__}")
+    return net
+
+
+def check_out(name: str, out, shape: tuple, dtype, **inputs) -> np.ndarray:
+    """``out`` checked as an output buffer: an ndarray of ``shape`` and ``dtype``,
+    C-contiguous, writeable, sharing no memory with the arrays ``inputs`` (name -> array:
+    the engine would overwrite its own input while reading it)."""
+    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype:
+        raise ValueError(
+            f"argument `{name}` must be an array of shape {shape} and dtype {dtype}, "
+            f"got {_describe(out)}"
+        )
+    if not out.flags.c_contiguous:
+        raise ValueError(f"argument `{name}` must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError(f"argument `{name}` must be writeable, got a read-only array")
+    for other, x in inputs.items():
+        if isinstance(x, np.ndarray) and np.shares_memory(out, x):
+            raise ValueError(
+                f"argument `{name}` shares memory with `{other}`: the result would overwrite "
+                "its own input; pass a separate array"
+            )
+    return out

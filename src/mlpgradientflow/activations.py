@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from scipy import special
@@ -91,6 +92,13 @@ class Activation:
                     raise TypeError(
                         f"Activation: argument `{arg}` must be a callable on arrays, got {fn!r}"
                     )
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"Activation: argument `name` must be a non-empty str, got {name!r}")
+            if name in ACTIVATIONS or name in _ALIASES:
+                raise ValueError(
+                    f"Activation: argument `name`={name!r} is the name of a built-in activation "
+                    "(saved results would load as the built-in one); choose another name"
+                )
         self._f, self._df, self._d2f = f, df, d2f
         self.name = name
 
@@ -134,6 +142,8 @@ class Activation:
     # -- convenience, allocating ----------------------------------------------------------
     def _eval(self, x, order: int):
         x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"argument `x` must be numeric, got dtype {x.dtype}")
         x = x.astype(x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
         y, d1, d2 = np.empty_like(x), np.empty_like(x), np.empty_like(x)
         if self.d1_const is not None:
@@ -509,6 +519,9 @@ class Poly(Activation):
             coeffs = tuple(coeffs[0])
         if len(coeffs) == 0:
             raise ValueError("Poly: argument `coeffs` must hold at least one coefficient")
+        bad = [v for v in coeffs if isinstance(v, bool | np.bool_) or not isinstance(v, Real)]
+        if bad:
+            raise TypeError(f"Poly: argument `coeffs` must be real numbers, got {bad[0]!r}")
         c = tuple(float(v) for v in coeffs)
         if not all(math.isfinite(v) for v in c):
             raise ValueError(f"Poly: argument `coeffs` must be finite, got {c}")
@@ -575,8 +588,10 @@ for _act in ACTIVATIONS.values():
     type(_act).__reduce__ = _builtin_reduce
 
 
-def get_activation(act: str | Activation) -> Activation:
+def get_activation(act: str | Activation, name: str = "act") -> Activation:
     """The :class:`Activation` for a name or an Activation object.
+
+    ``name`` is the argument named in error messages.
 
     Raises
     ------
@@ -592,9 +607,12 @@ def get_activation(act: str | Activation) -> Activation:
         if key in ACTIVATIONS:
             return ACTIVATIONS[key]
         known = ", ".join(sorted([*ACTIVATIONS, *_ALIASES]))
-        raise ValueError(f"unknown activation {act!r}; known names: {known}, or Poly(...)")
+        raise ValueError(
+            f"unknown activation {act!r} (argument `{name}`); known names: {known}, or Poly(...)"
+        )
     raise TypeError(
-        f"an activation must be a name or an Activation object, got {type(act).__name__}"
+        f"an activation (argument `{name}`) must be a name or an Activation object, got "
+        f"{type(act).__name__}"
     )
 
 
@@ -616,13 +634,13 @@ def normalize_layer_activation(
             raise ValueError(
                 f"layers[{layer}]: declares {width} neurons but got {len(act)} activations"
             )
-        acts = tuple(get_activation(a) for a in act)
+        acts = tuple(get_activation(a, f"layers[{layer}][1][{i}]") for i, a in enumerate(act))
         if any(a.name == "softmax" for a in acts):
             raise ValueError(f"layers[{layer}]: softmax cannot be a per-neuron activation")
         if all(a == acts[0] for a in acts):
             return acts[0]
         return acts
-    a = get_activation(act)
+    a = get_activation(act, f"layers[{layer}][1]")
     if a.name == "softmax" and not is_output:
         raise ValueError(f"layers[{layer}]: softmax is allowed in the output layer only")
     return a

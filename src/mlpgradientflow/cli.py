@@ -139,7 +139,7 @@ def _run_config(args):
     try:
         from .activations import get_activation
 
-        get_activation(args.activation)
+        get_activation(args.activation, "--activation")
     except ValueError as err:
         raise ConfigError(f"--activation: {err}") from None
     cfg = replace(RUN, widths=tuple(args.widths), seeds=seeds, n=(args.n,), din=(args.din,),

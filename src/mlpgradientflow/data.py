@@ -1,7 +1,9 @@
 r"""Inputs and targets of the group's experiments: input distributions, the modified
 Rosenbrock function, random Expand-and-Cluster teachers and Gaussian-process targets.
 
-Inputs are ``(n, d)`` float64 arrays, samples in rows. Uniform inputs live on the cube
+Inputs are ``(n, d)`` float64 arrays, samples in rows; a request for more than
+:data:`MAX_VALUES` (1e9) numbers, 8 GB, raises ValueError before allocating. Uniform
+inputs live on the cube
 :math:`[-\sqrt3, \sqrt3]^d`, whose coordinates have zero mean and unit variance, like
 standard normal inputs. Every random generator takes ``rng``: None (fresh entropy), an
 int seed or a ``numpy.random.Generator``; a seed gives the same numbers on every
@@ -27,10 +29,12 @@ import scipy.special
 from scipy.spatial.distance import pdist, squareform
 from scipy.stats import qmc
 
-from ._validation import as_rng, finite_array
+from ._validation import MAX_VALUES, as_int, as_real, as_rng, check_size, finite_array
+from .activations import get_activation
 from .net import TeacherNet, params
 
 __all__ = [
+    "MAX_VALUES",
     "SQRT3",
     "normal",
     "uniform",
@@ -47,9 +51,14 @@ SQRT3 = math.sqrt(3.0)
 
 
 def _count(name: str, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"argument `{name}` must be a positive integer, got {n!r}")
-    return int(n)
+    return as_int(name, n, 1)
+
+
+def _shape(fn: str, n, d) -> tuple[int, int]:
+    """Checked ``(n, d)`` of an ``(n, d)`` array that ``fn`` allocates."""
+    n, d = _count("n", n), _count("d", d)
+    check_size(f"{fn}({n}, {d})", n * d)
+    return n, d
 
 
 def normal(n: int, d: int, rng=None) -> np.ndarray:
@@ -58,7 +67,7 @@ def normal(n: int, d: int, rng=None) -> np.ndarray:
     >>> normal(3, 2, rng=0).shape
     (3, 2)
     """
-    n, d = _count("n", n), _count("d", d)
+    n, d = _shape("normal", n, d)
     return as_rng(rng).standard_normal((n, d))
 
 
@@ -68,7 +77,7 @@ def uniform(n: int, d: int, rng=None) -> np.ndarray:
     >>> bool(abs(uniform(5, 3, rng=1)).max() <= SQRT3)
     True
     """
-    n, d = _count("n", n), _count("d", d)
+    n, d = _shape("uniform", n, d)
     return as_rng(rng).uniform(-SQRT3, SQRT3, (n, d))
 
 
@@ -78,7 +87,8 @@ def grid(n_per_dim: int, d: int, low: float = -SQRT3, high: float = SQRT3) -> np
 
     The first coordinate varies fastest, as in the reference's ``Iterators.product``;
     ``grid(101, 2)`` is the :math:`101 \times 101` grid on :math:`[-\sqrt3, \sqrt3]^2`
-    of the flat-channel paper's Figure 2.
+    of the flat-channel paper's Figure 2. Grids beyond :data:`MAX_VALUES` numbers
+    (``n_per_dim**d * d``; 8 GB) raise ValueError instead of exhausting the memory.
 
     >>> grid(3, 2, low=-1.0, high=1.0)[:4]
     array([[-1., -1.],
@@ -87,8 +97,11 @@ def grid(n_per_dim: int, d: int, low: float = -SQRT3, high: float = SQRT3) -> np
            [-1.,  0.]])
     """
     n_per_dim, d = _count("n_per_dim", n_per_dim), _count("d", d)
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+    low, high = as_real("low", low), as_real("high", high)
+    if not low < high:
         raise ValueError(f"arguments `low` < `high` must be finite, got low={low}, high={high}")
+    points = n_per_dim**d
+    check_size(f"grid({n_per_dim}, {d}) with {float(points):.3g} points", points * d)
     axis = np.linspace(low, high, n_per_dim)
     mesh = np.meshgrid(*([axis] * d), indexing="ij")
     return np.stack([m.ravel(order="F") for m in mesh], axis=1)
@@ -117,7 +130,9 @@ def sobol(
            [ 0.8660254 , -0.8660254 ],
            [-0.8660254 ,  0.8660254 ]])
     """
-    n, d = _count("n", n), _count("d", d)
+    n, d = _shape("sobol", n, d)
+    if d > 21201:
+        raise ValueError(f"argument `d`: Sobol sequences exist up to d = 21201, got {d}")
     if distribution not in ("uniform", "normal"):
         raise ValueError(
             f"argument `distribution` must be 'uniform' or 'normal', got {distribution!r}"
@@ -142,7 +157,7 @@ def sphere(n: int, d: int, rng=None) -> np.ndarray:
     >>> bool(np.allclose(np.linalg.norm(sphere(4, 3, rng=0), axis=1), 1.0))
     True
     """
-    X = normal(n, d, rng)
+    X = normal(*_shape("sphere", n, d), rng)
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 
 
@@ -194,9 +209,18 @@ def rosenbrock(
             f"argument `dims` must be an integer in 2..{X.shape[1]} (the columns of `X`; the "
             f"sum runs over consecutive coordinate pairs), got {m!r}"
         )
+    a, b, c, offset = (as_real(k, v) for k, v in (("a", a), ("b", b), ("c", c),
+                                                  ("offset", offset)))
     x = X[:, :m]
     s = (b * (x[:, 1:] + c - x[:, :-1] ** 2) ** 2 + (a - x[:, :-1]) ** 2).sum(axis=1)
-    y = np.log10(s + offset)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log10(s + offset)
+    if not np.isfinite(y).all():
+        n = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise ValueError(
+            f"argument `offset`={offset}: the sum plus offset is {s[n] + offset:g} <= 0 at "
+            f"sample {n}, whose log10 is not finite (use offset > 0 with b >= 0)"
+        )
     if zscore:
         if y.shape[0] < 2 or not y.std() > 0:
             raise ValueError("argument `X`: z-scoring needs at least two distinct target values")
@@ -251,6 +275,8 @@ def ec_teacher(
     if isinstance(hidden, int | np.integer) or not isinstance(hidden, Sequence):
         raise TypeError(f"argument `hidden` must be a sequence of widths, got {hidden!r}")
     widths = [_count(f"hidden[{i}]", k) for i, k in enumerate(hidden)] + [dout]
+    if get_activation(activation, "activation").name == "softmax":
+        raise ValueError("argument `activation`: softmax is allowed in the output layer only")
     g = as_rng(rng)
     fan_ins = [din, *widths[:-1]]
     p = params(*(_ec_layer(g, f, k) for f, k in zip(fan_ins, widths)))
@@ -317,10 +343,15 @@ def gp_teacher(
     """
     X = finite_array("X", X, ndim=2, dtype=np.float64)
     draws = _count("draws", draws)
-    if not (isinstance(length_scale, int | float | np.number) and 0 < length_scale < math.inf):
+    check_size(f"gp_teacher on {len(X)} inputs (an N x N kernel matrix)", len(X) ** 2)
+    check_size(f"gp_teacher with {draws} draws", len(X) * draws)
+    if isinstance(length_scale, bool) or not (
+        isinstance(length_scale, int | float | np.number) and 0 < length_scale < math.inf
+    ):
         raise ValueError(
             f"argument `length_scale` must be a finite number > 0, got {length_scale!r}"
         )
+    jitter, max_jitter = as_real("jitter", jitter), as_real("max_jitter", max_jitter)
     if not 0 < jitter <= max_jitter:
         raise ValueError(
             f"arguments `jitter`, `max_jitter` must satisfy 0 < jitter <= max_jitter, "

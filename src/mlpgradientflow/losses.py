@@ -28,6 +28,7 @@ Regularisers (added to the mean loss, as in MLPGradientFlow.jl with factor 1):
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -249,6 +250,8 @@ def make_regularizer(net, maxnorm, merge) -> Regularizer:
     if merge is None and maxnorm == math.inf:
         return Regularizer(net, math.inf, None)
     try:
+        if isinstance(maxnorm, bool | np.bool_ | str):
+            raise TypeError
         maxnorm = float(maxnorm)
     except (TypeError, ValueError) as err:
         raise TypeError(f"argument `maxnorm` must be a number, got {maxnorm!r}") from err
@@ -263,19 +266,19 @@ def make_regularizer(net, maxnorm, merge) -> Regularizer:
                 f"{merge!r}"
             ) from err
         nl = len(net.shapes)
-        if not isinstance(layer, int | np.integer) or not 0 <= layer < nl:
+        if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 0 <= layer < nl:
             raise ValueError(f"argument `merge`: layer must be in 0..{nl - 1}, got {layer!r}")
         k = net.shapes[layer][0]
         for v in (i, j):
-            if not isinstance(v, int | np.integer) or not 0 <= v < k:
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 0 <= v < k:
                 raise ValueError(
                     f"argument `merge`: neurons must be in 0..{k - 1} for layer {layer}, "
                     f"got ({i}, {j})"
                 )
         if i == j:
             raise ValueError(f"argument `merge`: the two neurons must differ, got ({i}, {j})")
+        if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam):
+            raise ValueError(f"argument `merge`: strength must be a finite number, got {lam!r}")
         lam = float(lam)
-        if not math.isfinite(lam):
-            raise ValueError(f"argument `merge`: strength must be finite, got {lam}")
         merge = (int(layer), (int(i), int(j)), lam)
     return Regularizer(net, maxnorm, merge)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_params, finite_array
+from ._validation import as_params, as_rng, check_model, finite_array
 from .activations import (
     Activation,
     activation_groups,
@@ -75,13 +75,7 @@ def parse_layers(layers, *, dout: int | None = None) -> tuple[Layer, ...]:
 
     ``width=None`` on the last layer is replaced by ``dout`` (inferred from the target).
     """
-    if isinstance(layers, Layer):
-        layers = [layers]
-    if not isinstance(layers, Sequence) or isinstance(layers, str) or len(layers) == 0:
-        raise TypeError(
-            "argument `layers` must be a non-empty sequence of (width, activation, bias), "
-            f"got {layers!r}"
-        )
+    layers = _layer_list(layers)
     out = []
     nl = len(layers)
     for i, spec in enumerate(layers):
@@ -106,6 +100,17 @@ def parse_layers(layers, *, dout: int | None = None) -> tuple[Layer, ...]:
         act = normalize_layer_activation(act, int(width), layer=i, is_output=last)
         out.append(Layer(int(width), act, bool(bias)))
     return tuple(out)
+
+
+def _layer_list(layers) -> Sequence:
+    if isinstance(layers, Layer):
+        return [layers]
+    if not isinstance(layers, Sequence) or isinstance(layers, str) or len(layers) == 0:
+        raise TypeError(
+            "argument `layers` must be a non-empty sequence of (width, activation, bias), "
+            f"got {layers!r}"
+        )
+    return layers
 
 
 class Net:
@@ -178,6 +183,11 @@ class Net:
     def _bind(self, layers, input, target, weights, din, loss) -> None:
         if input is not None:
             X = finite_array("input", input, ndim=2)
+            if X.shape[0] == 0 or X.shape[1] == 0:
+                raise ValueError(
+                    f"argument `input` must have at least one sample (row) and one column, "
+                    f"got shape {X.shape}"
+                )
             dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
             X = np.ascontiguousarray(X, dtype=dtype).copy()
             if din is not None and din != X.shape[1]:
@@ -193,12 +203,13 @@ class Net:
             raise ValueError(f"argument `din` must be a positive integer, got {din!r}")
         self.din, self.dtype, self._input = int(din), dtype, X
 
-        last = layers[-1] if isinstance(layers, Sequence) and len(layers) else None
-        is_softmax = (
-            last is not None
-            and isinstance(last, Sequence | Layer)
-            and _is_softmax(last.activation if isinstance(last, Layer) else last[1])
-        )
+        layers = _layer_list(layers)
+        last = layers[-1]
+        if isinstance(last, Sequence) and not isinstance(last, str) and len(last) == 3:
+            last_act = last[1]
+        else:
+            last_act = getattr(last, "activation", None)  # a Layer, or checked below
+        is_softmax = _is_softmax(last_act)
         if loss is not None and loss not in ("mse", "nll"):
             raise ValueError(f"argument `loss` must be 'mse' or 'nll', got {loss!r}")
         if loss == "mse" and is_softmax:
@@ -206,7 +217,7 @@ class Net:
                 "argument `loss`='mse' with a softmax output: the softmax output needs the "
                 "NLL loss (chosen automatically); use an identity output layer for MSE"
             )
-        if loss == "nll" and not is_softmax and last is not None:
+        if loss == "nll" and not is_softmax:
             raise ValueError("argument `loss`='nll' needs a softmax output layer")
         self.loss_type = "nll" if is_softmax else "mse"
 
@@ -239,6 +250,8 @@ class Net:
                 )
             if (w < 0).any():
                 raise ValueError("argument `weights` must be non-negative")
+            if not w.any():
+                raise ValueError("argument `weights` are all zero: the loss would be 0 everywhere")
             self._weights = np.ascontiguousarray(w, dtype=dtype).copy()
 
         shapes, offsets, k_prev, off = [], [], self.din, 0
@@ -281,6 +294,31 @@ class Net:
             dout = last[0]
         return t, dout
 
+    def with_layers(self, layers) -> Net:
+        """A net with new ``layers`` bound to the same data: input, target, sample weights.
+
+        The way to rebuild a net for a new architecture (neuron surgery, pruning,
+        embeddings): building ``Net(layers, input=net.input, target=net.target)`` by hand
+        drops the sample weights. The ``quadrature_error`` of a
+        :func:`~mlpgradientflow.gauss_hermite_net` (a property of its target) is kept.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.random.default_rng(0).standard_normal((10, 2))
+        >>> net = mgf.Net([(3, "tanh", True), (1, "identity", True)], input=X,
+        ...               target=X[:, :1], weights=np.arange(10.0))
+        >>> wide = net.with_layers([(5, "tanh", True), (1, "identity", True)])
+        >>> wide.layers[0].width, bool(np.array_equal(wide.weights, net.weights))
+        (5, True)
+        """
+        new = Net(layers, input=self._input, target=self._target, weights=self._weights,
+                  din=self.din)
+        if hasattr(self, "quadrature_error"):
+            new.quadrature_error = self.quadrature_error
+        return new
+
     # -- data ---------------------------------------------------------------------------
     @property
     def input(self) -> np.ndarray | None:
@@ -322,7 +360,7 @@ class Net:
             raise ValueError(
                 f"argument `init` must be 'glorot_normal' or 'glorot_uniform', got {init!r}"
             )
-        rng = np.random.default_rng(rng)
+        rng = as_rng(rng)
         p = np.zeros(self.nparams)
         for lay, M in zip(self.layers, self.unflatten(p)):
             fan_in, fan_out = M.shape[1] - int(lay.bias), M.shape[0]
@@ -360,22 +398,30 @@ class Net:
             X = np.ascontiguousarray(X, dtype=self.dtype)
         return forward_output(self, p, X)
 
-    def _derivs(self, p, order, maxnorm, merge, grad_out=None, hess_out=None):
+    def _derivs(self, p, order, maxnorm, merge, grad_out=None, hess_out=None, names=None):
         from .derivatives.engine import evaluate
 
-        return evaluate(self, self.check_params(p), order, maxnorm, merge, grad_out, hess_out)
+        return evaluate(
+            self, self.check_params(p), order, maxnorm, merge, grad_out, hess_out,
+            names or ("grad_out", "hess_out"),
+        )
 
     def loss(self, p, *, maxnorm: float = math.inf, merge=None) -> float:
         """Mean loss at ``p`` (plus the barrier and merge penalty when given)."""
         return self._derivs(p, 0, maxnorm, merge)[0]
 
     def gradient(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
-        """Gradient of :meth:`loss`, a new array (or ``out``) of length ``nparams``."""
-        return self._derivs(p, 1, maxnorm, merge, grad_out=out)[1]
+        """Gradient of :meth:`loss`, a new array (or ``out``) of length ``nparams``.
+
+        ``out`` (and ``grad_out``/``hess_out`` of :meth:`fg`, :meth:`fgh`) must be a
+        writeable C-contiguous array of the net's dtype sharing no memory with ``p``:
+        otherwise ValueError.
+        """
+        return self._derivs(p, 1, maxnorm, merge, grad_out=out, names=("out", "hess_out"))[1]
 
     def hessian(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
         """Exact Hessian of :meth:`loss`, a new symmetric (P, P) array (or ``out``)."""
-        return self._derivs(p, 2, maxnorm, merge, hess_out=out)[2]
+        return self._derivs(p, 2, maxnorm, merge, hess_out=out, names=("gradient", "out"))[2]
 
     def hvp(self, p, v, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
         """Exact Hessian-vector product :math:`\\nabla^2 L(p)\\, v` (about two gradients'
@@ -454,7 +500,9 @@ class TeacherNet:
     def __init__(self, layers, *, din: int, params=None, rng=None) -> None:
         self.net = Net(layers, din=din)
         self.params = (
-            self.net.random_params(rng) if params is None else self.net.check_params(params)
+            self.net.random_params(rng)
+            if params is None
+            else self.net.check_params(params, "params")
         ).copy()
 
     @property
@@ -489,10 +537,14 @@ def params(*layers, dtype=np.float64) -> np.ndarray:
     >>> params((np.ones((2, 3)), np.zeros(2)), (np.ones((1, 2)), None))
     array([1., 1., 1., 0., 1., 1., 1., 0., 1., 1.])
     """
+    if not layers:
+        raise TypeError("params: give at least one layer, (W, b), W or {'w1': M_1, ...}")
     if len(layers) == 1 and isinstance(layers[0], Mapping):
         d = layers[0]
         keys = sorted(d, key=_layer_number)
-        return np.concatenate([np.asarray(d[k], dtype=dtype).ravel() for k in keys])
+        if not keys or [_layer_number(k) for k in keys] != list(range(1, len(keys) + 1)):
+            raise ValueError(f"params: keys must be 'w1', 'w2', ... without gaps, got {keys}")
+        return np.concatenate([finite_array(k, d[k], ndim=2, dtype=dtype).ravel() for k in keys])
     blocks = []
     for i, item in enumerate(layers):
         if isinstance(item, tuple | list) and len(item) == 2:
@@ -520,4 +572,5 @@ def _layer_number(key: str) -> int:
 
 def params2dict(net: Net, p) -> dict[str, np.ndarray]:
     """``{"w1": M_1, ...}``: copies of the per-layer matrices ``[W_l | b_l]`` (reference names)."""
-    return {f"w{i}": M.copy() for i, M in enumerate(net.unflatten(np.asarray(p)), 1)}
+    check_model(net)
+    return {f"w{i}": M.copy() for i, M in enumerate(net.unflatten(net.check_params(p)), 1)}

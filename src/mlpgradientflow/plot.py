@@ -5,8 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import as_real, finite_array
+
 __all__ = ["plot_loss_curves", "plot_spectra", "plot_incoming_weights", "save_figure",
            "signed_log"]
+
+
+def _labels(labels, n: int, what: str):
+    """``labels`` as a list of ``n`` entries (None stays None)."""
+    if labels is None:
+        return None
+    if isinstance(labels, str) or len(labels) != n:
+        raise ValueError(
+            f"argument `labels` must hold one label per {what} ({n}), got {labels!r}"
+        )
+    return list(labels)
 
 
 def _axes(ax, figsize=(5, 3.5)):
@@ -24,6 +37,14 @@ def plot_loss_curves(results, labels=None, ax=None):
     once the gradient vanishes) where nothing happens. Where phase 2 ran, the trajectory
     ends with its final point (at the last flow time + 1, as in the reference), drawn as a
     dashed segment to a square marker."""
+    results = list(results)
+    for i, r in enumerate(results):
+        if not (hasattr(r, "trajectory") and hasattr(r, "loss_curve")):
+            raise TypeError(
+                f"argument `results`: entry {i} must be a TrainResult (with a trajectory), "
+                f"got {type(r).__name__}"
+            )
+    labels = _labels(labels, len(results), "result")
     ax = _axes(ax)
     curves = [(np.asarray(r.trajectory.t, float), np.maximum(np.asarray(r.loss_curve, float), 1e-33),
                _phase2_appended(r)) for r in results]
@@ -47,7 +68,7 @@ def plot_loss_curves(results, labels=None, ax=None):
     ax.set_xlim(1.0, t_end)
     ax.set_xlabel("flow time t + 1 (square: after phase 2)")
     ax.set_ylabel("loss")
-    if labels is not None:
+    if labels is not None and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, frameon=False)
     return ax
 
@@ -64,7 +85,8 @@ def signed_log(x, floor: float) -> np.ndarray:
     >>> signed_log([-1e-2, 0.0, 1e-9, 1e3], 1e-8).tolist()
     [-6.0, 0.0, 0.0, 11.0]
     """
-    x = np.asarray(x, float)
+    x = finite_array("x", x, dtype=float)
+    floor = as_real("floor", floor, positive=True)
     a = np.abs(x)
     return np.where(a > floor, np.sign(x) * np.log10(np.maximum(a, floor) / floor), 0.0)
 
@@ -77,6 +99,10 @@ def plot_spectra(spectra, labels, ax=None, floor: float | None = None):
     ``floor`` (default :math:`10^{-12}` of the largest magnitude) at 0. At most nine ticks,
     labelled with the eigenvalue they stand for, so the labels stay legible for spectra over
     any number of decades."""
+    spectra = [finite_array(f"spectra[{i}]", ev, ndim=1, dtype=float) for i, ev in enumerate(spectra)]
+    labels = _labels(labels, len(spectra), "spectrum")
+    if floor is not None:
+        floor = as_real("floor", floor, positive=True)
     ax = _axes(ax, (6, 0.35 * len(spectra) + 1.5))
     top = max((np.abs(np.asarray(ev, float)).max() for ev in spectra if len(ev)), default=1.0)
     floor = float(floor) if floor is not None else max(top, 1e-300) * 1e-12
@@ -106,13 +132,24 @@ def _tick_label(k: int, floor: float) -> str:
 def plot_incoming_weights(teacher_w, student_w, student_a=None, ax=None):
     """Incoming weight vectors in the plane (Din = 2): teacher as black arrows, students as
     coloured points (size proportional to the outgoing weight's magnitude)."""
+    tw = finite_array("teacher_w", teacher_w, ndim=2, dtype=float)
+    sw = finite_array("student_w", student_w, ndim=2, dtype=float)
+    for name, w in (("teacher_w", tw), ("student_w", sw)):
+        if w.shape[1] < 2:
+            raise ValueError(f"argument `{name}` must have >= 2 columns (w_1, w_2), got {w.shape}")
+    if student_a is not None:
+        student_a = finite_array("student_a", student_a, ndim=1, dtype=float)
+        if student_a.shape != (len(sw),):
+            raise ValueError(
+                f"argument `student_a` must have one entry per student neuron ({len(sw)}), got "
+                f"shape {student_a.shape}"
+            )
     ax = _axes(ax, (4, 4))
-    for w in np.asarray(teacher_w):
+    for w in tw:
         ax.annotate("", xy=w[:2], xytext=(0, 0), arrowprops=dict(arrowstyle="->", color="k"))
-    sw = np.asarray(student_w)
     size = 20 if student_a is None else 10 + 60 * np.abs(student_a) / max(np.abs(student_a).max(), 1e-12)
     ax.scatter(sw[:, 0], sw[:, 1], s=size, c="C1", alpha=0.8, zorder=3)
-    lim = 1.1 * max(np.abs(sw[:, :2]).max(), np.abs(np.asarray(teacher_w)[:, :2]).max(), 1e-3)
+    lim = 1.1 * max(np.abs(sw[:, :2]).max(initial=0), np.abs(tw[:, :2]).max(initial=0), 1e-3)
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")

@@ -29,7 +29,7 @@ KINDS = {
 
 def _load():
     if os.environ.get("MLPGRADIENTFLOW_NO_C"):
-        return None, None
+        return None, None, None
     path = Path(__file__).with_name("_activations.so")
     try:
         lib = ctypes.CDLL(str(path))

@@ -25,32 +25,34 @@ import math
 
 import numpy as np
 
+from .._validation import check_model
+
 __all__ = ["loss", "gradient", "hessian", "hessian_spectrum", "fg", "fgh"]
 
 
 def loss(net, p, *, maxnorm: float = math.inf, merge=None) -> float:
     """Mean loss of ``net`` at ``p`` (see :meth:`Net.loss`)."""
-    return net.loss(p, maxnorm=maxnorm, merge=merge)
+    return check_model(net).loss(p, maxnorm=maxnorm, merge=merge)
 
 
 def gradient(net, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
     """Gradient (P,) of the mean loss (see :meth:`Net.gradient`)."""
-    return net.gradient(p, maxnorm=maxnorm, merge=merge, out=out)
+    return check_model(net).gradient(p, maxnorm=maxnorm, merge=merge, out=out)
 
 
 def hessian(net, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
     """Exact Hessian (P, P) of the mean loss (see :meth:`Net.hessian`)."""
-    return net.hessian(p, maxnorm=maxnorm, merge=merge, out=out)
+    return check_model(net).hessian(p, maxnorm=maxnorm, merge=merge, out=out)
 
 
 def fg(net, p, **kwargs):
     """``(loss, gradient)`` in one pass (see :meth:`Net.fg`)."""
-    return net.fg(p, **kwargs)
+    return check_model(net).fg(p, **kwargs)
 
 
 def fgh(net, p, **kwargs):
     """``(loss, gradient, Hessian)`` in one pass (see :meth:`Net.fgh`)."""
-    return net.fgh(p, **kwargs)
+    return check_model(net).fgh(p, **kwargs)
 
 
 def hessian_spectrum(net, p, *, maxnorm: float = math.inf, merge=None):

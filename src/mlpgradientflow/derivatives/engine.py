@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_finite_result
+from .._validation import check_finite_result, check_out
 from ..losses import make_regularizer, output_step, softmax_rows
 from .backprop import backward, forward, weight_views
 from .hessian_kernel import (
@@ -20,22 +20,24 @@ from .workspace import get_workspace
 __all__ = ["evaluate", "forward_output", "hessian_vector_product"]
 
 
-def _out_array(out, shape, dtype, name):
+def _out_array(out, shape, dtype, name, **inputs):
+    """A zeroed output buffer: ``out`` checked (:func:`check_out`), or a new array."""
     if out is None:
         return np.zeros(shape, dtype)
-    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype:
-        raise ValueError(f"argument `{name}` must be an array of shape {shape} and dtype {dtype}")
-    if not out.flags.c_contiguous:
-        raise ValueError(f"argument `{name}` must be C-contiguous")
+    check_out(name, out, shape, dtype, **inputs)
     out.fill(0.0)
     return out
 
 
-def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess_out=None):
+def evaluate(
+    net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess_out=None,
+    names=("grad_out", "hess_out"),
+):
     """``(loss, gradient or None, Hessian or None)`` of the mean loss at checked ``p``.
 
     One pass over the samples in chunks; the gradient and Hessian are written into
-    ``grad_out``/``hess_out`` when given (never into internal buffers). Raises
+    ``grad_out``/``hess_out`` when given (never into internal buffers; ``names`` are the
+    caller's names of the two, for error messages). Raises
     :class:`~mlpgradientflow.NonFiniteError` when a result overflows.
     """
     reg = make_regularizer(net, maxnorm, merge)
@@ -43,8 +45,13 @@ def evaluate(net, p: np.ndarray, order: int, maxnorm, merge, grad_out=None, hess
     if N == 0 or net._target is None:
         raise ValueError("no data bound to this net: build it with `input` and `target`")
     P = net.nparams
-    g = _out_array(grad_out, (P,), net.dtype, "grad_out") if order >= 1 else None
-    H = _out_array(hess_out, (P, P), net.dtype, "hess_out") if order >= 2 else None
+    gname, hname = names
+    g = _out_array(grad_out, (P,), net.dtype, gname, p=p) if order >= 1 else None
+    H = (
+        _out_array(hess_out, (P, P), net.dtype, hname, p=p, **{gname: g})
+        if order >= 2
+        else None
+    )
     # Small data sets: loss and gradient from the compiled per-sample kernel, for every
     # order, so that loss, fg and fgh agree to the last bit; the chunk loop below then
     # only adds the Hessian.
@@ -100,7 +107,7 @@ def hessian_vector_product(net, p: np.ndarray, v: np.ndarray, maxnorm, merge, ou
     N = net.n_samples
     if N == 0 or net._target is None:
         raise ValueError("no data bound to this net: build it with `input` and `target`")
-    hv = _out_array(out, (net.nparams,), net.dtype, "out")
+    hv = _out_array(out, (net.nparams,), net.dtype, "out", p=p, v=v)
     Wb, dWb, hWb = weight_views(net, p), weight_views(net, v), weight_views(net, hv)
     ws = get_workspace(net, N, 2)
     with np.errstate(all="ignore"):

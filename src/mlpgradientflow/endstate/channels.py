@@ -55,9 +55,15 @@ def flip_sign(net, p, j: int) -> np.ndarray:
 
 
 def _trajectory_x(res) -> np.ndarray:
-    """The (T, P) states of a TrainResult, a Trajectory or an array."""
+    """The (T, P) states of a TrainResult, a Trajectory, a ``(t, x)`` pair or an array."""
     x = getattr(getattr(res, "trajectory", res), "x", res)
-    return np.asarray(x, dtype=float)
+    if isinstance(x, tuple) and len(x) == 2 and np.ndim(x[1]) == 2:
+        x = x[1]  # (times, states)
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError("argument `trajectory` must be a TrainResult, a Trajectory, a (t, x) "
+                        f"pair or an array (T, P), got {type(res).__name__}") from None
 
 
 def late_update_fraction(net, trajectory, neurons, *, n_last: int = 50) -> float:

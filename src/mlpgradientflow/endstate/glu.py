@@ -37,7 +37,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import finite_array
+from .._validation import check_model, finite_array
 from ..activations import Activation, get_activation
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
 # -- structure checks ----------------------------------------------------------------------
 def _check_two_layer(net) -> None:
     """Raise unless ``net`` has one hidden layer and an identity output layer."""
+    check_model(net)
     layers = getattr(net, "layers", None)
     if layers is None or len(layers) != 2:
         raise ValueError(
@@ -266,7 +267,9 @@ def glu_forward(glu: dict, X, activation) -> np.ndarray:
     >>> glu_forward(glu, np.array([[0.0], [1.0]]), "softplus").round(6).tolist()
     [[0.693147], [2.775379]]
     """
-    act = get_activation(activation)
+    act = get_activation(activation, "activation")
+    if act.name == "softmax":
+        raise ValueError("argument `activation`: a GLU's gate is a hidden activation, got softmax")
     X = finite_array("X", X, ndim=2, dtype=float)
     w = _glu_entry(glu, "w").reshape(-1)
     c = _glu_entry(glu, "c").reshape(-1)

@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 
+from .._validation import as_int, as_real
 from ..net import Net
 from .accuracy import AccuracyWarning
 from .quadrature import NormalIntegral
@@ -76,13 +77,19 @@ def gauss_hermite_net(target, layers, din: int, *, N: int = 600, prune: bool = T
     >>> gh.n_samples, bool(gh.quadrature_error < 1e-12)
     (136, True)
     """
-    rule = NormalIntegral(N=N, d=din, prune=prune, threshold=threshold)
+    din, tol = as_int("din", din, 1), as_real("tol", tol, positive=True, finite=False)
+    if not callable(target):
+        raise TypeError("argument `target` must be a TeacherNet or a callable on (M, D) inputs")
+    try:
+        rule = NormalIntegral(N=N, d=din, prune=prune, threshold=threshold)
+    except ValueError as err:
+        if "tensor grid" not in str(err):
+            raise
+        raise ValueError(f"gauss_hermite_net(N={N}, din={din}): {err}") from None
     M = len(rule)
     if verbosity >= 1 and din >= 3:
         print(f"gauss_hermite_net: {M:,} quadrature nodes in {din} dimensions", file=sys.stderr)
-    y = target(rule.x) if callable(target) else None
-    if y is None:
-        raise TypeError("argument `target` must be a TeacherNet or a callable on (M, D) inputs")
+    y = target(rule.x)
     net = Net(layers, input=rule.x, target=y, weights=rule.w * M)
     net.quadrature_error = _target_error(target, y, rule, N, din, prune, threshold)
     if net.quadrature_error > tol:

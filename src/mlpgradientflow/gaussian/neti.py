@@ -43,15 +43,17 @@ import warnings
 
 import numpy as np
 
-from .._validation import NonFiniteError
+from .._validation import NonFiniteError, as_real, check_out
 from ..losses import make_regularizer
-from ..net import Net, TeacherNet
+from ..net import Layer, Net, TeacherNet
 from .accuracy import AccuracyWarning
 from .expectations import one_point, two_point
 from .neti_assembly import evaluate, unpack
 
 __all__ = ["NetI"]
 
+#: the expectation methods a NetI can use (those of both one_point and two_point)
+METHODS = ("auto", "closed_form", "quadrature")
 #: offset of the symmetric limit at zero incoming vectors (see :func:`_symmetric_limit`)
 EPS_ZERO = 1e-3
 
@@ -65,10 +67,11 @@ class NetI:
         One hidden layer, one identity output, biases anywhere, one activation per layer.
     student_layers : sequence of (width, activation, bias)
         The student's two layers; the output width may be None (= 1).
-    method : str
+    method : {"auto", "closed_form", "quadrature"}
         Passed to :func:`~mlpgradientflow.gaussian.one_point` and
         :func:`~mlpgradientflow.gaussian.two_point` (default ``"auto"``: the most accurate
-        method per activation and pair, see :mod:`~mlpgradientflow.gaussian.expectations`).
+        method per activation and pair, see :mod:`~mlpgradientflow.gaussian.expectations`);
+        the methods that both take.
     tol : float
         Relative error estimate above which an evaluation warns (default 1e-8).
 
@@ -129,14 +132,20 @@ class NetI:
         if not isinstance(teacher, TeacherNet):
             raise TypeError(f"argument `teacher` must be a TeacherNet, got {type(teacher).__name__}")
         _check_architecture("teacher", teacher.net.layers)
-        layers = list(student_layers)
-        if len(layers) == 2 and layers[1][0] is None:
-            layers[1] = (1, *layers[1][1:])
-        self._net = Net(layers, din=teacher.din)
+        if method not in METHODS:
+            raise ValueError(
+                f"argument `method` must be one of {METHODS} (the methods of both one_point "
+                f"and two_point), got {method!r}"
+            )
+        tol = as_real("tol", tol, positive=True, finite=False)
+        try:  # the student's layer spec, with the output width None meaning 1
+            layers = [lay.spec() if isinstance(lay, Layer) else lay for lay in student_layers]
+            if len(layers) == 2 and isinstance(layers[1], tuple | list) and layers[1][0] is None:
+                layers[1] = (1, *layers[1][1:])
+            self._net = Net(layers, din=teacher.din)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"argument `student_layers`: {err}") from err
         _check_architecture("student_layers", self._net.layers)
-        tol = float(tol)
-        if not tol > 0.0:
-            raise ValueError(f"argument `tol` must be positive, got {tol!r}")
         self.teacher, self.method, self.tol = teacher, method, tol
         #: error estimates of the last evaluation (see the class docstring), None before one
         self.last_error_estimate: dict | None = None
@@ -145,6 +154,19 @@ class NetI:
         self.dout = 1
         self.f = self.layers[0].activation
         self._teacher_constants()
+
+    def with_layers(self, student_layers) -> NetI:
+        """A NetI with new ``student_layers`` and the same teacher, ``method`` and ``tol``
+        (the NetI counterpart of :meth:`Net.with_layers <mlpgradientflow.Net.with_layers>`).
+
+        >>> import mlpgradientflow as mgf
+        >>> t = mgf.TeacherNet([(2, "erf", False), (1, "identity", False)], din=2, rng=0)
+        >>> neti = mgf.NetI(t, [(2, "erf", False), (1, "identity", False)], tol=1e-6)
+        >>> wide = neti.with_layers([(4, "erf", False), (1, "identity", False)])
+        >>> wide.nparams, wide.tol
+        (12, 1e-06)
+        """
+        return NetI(self.teacher, student_layers, method=self.method, tol=self.tol)
 
     # -- the Net interface -------------------------------------------------------------------
     def check_params(self, p, name: str = "p") -> np.ndarray:
@@ -168,18 +190,16 @@ class NetI:
         return self._derivs(p, 0, maxnorm, merge)[0]
 
     def gradient(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
-        return _into(out, self._derivs(p, 1, maxnorm, merge)[1])
+        return self._derivs(p, 1, maxnorm, merge, out, names=("out", "hess_out"))[1]
 
     def hessian(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
-        return self._derivs(p, 2, maxnorm, merge, out)[2]
+        return self._derivs(p, 2, maxnorm, merge, None, out, names=("gradient", "out"))[2]
 
     def fg(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None):
-        L, g, _ = self._derivs(p, 1, maxnorm, merge)
-        return L, _into(grad_out, g)
+        return self._derivs(p, 1, maxnorm, merge, grad_out)[:2]
 
     def fgh(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None, hess_out=None):
-        L, g, H = self._derivs(p, 2, maxnorm, merge, hess_out)
-        return L, _into(grad_out, g), H
+        return self._derivs(p, 2, maxnorm, merge, grad_out, hess_out)
 
     def __repr__(self) -> str:
         return "NetI(teacher width {}, {})".format(
@@ -187,9 +207,15 @@ class NetI:
         )
 
     # -- evaluation ------------------------------------------------------------------------------
-    def _derivs(self, p, order: int, maxnorm, merge, hess_out=None):
+    def _derivs(self, p, order: int, maxnorm, merge, grad_out=None, hess_out=None,
+                names=("grad_out", "hess_out")):
         reg = make_regularizer(self._net, maxnorm, merge)
         p = self.check_params(p)
+        P = self.nparams
+        if order >= 1 and grad_out is not None:
+            check_out(names[0], grad_out, (P,), self.dtype, p=p)
+        if order >= 2 and hess_out is not None:
+            check_out(names[1], hess_out, (P, P), self.dtype, p=p, **{names[0]: grad_out})
         W = self.unflatten(p)[0][:, : self.din]
         zero = np.linalg.norm(W, axis=1) == 0
         errors: list = []
@@ -201,7 +227,7 @@ class NetI:
         self._check(L, g, H, errors)
         if reg.active:
             L = reg.apply(p, L, g, H)
-        return L, g, H
+        return L, _into(grad_out, g), H
 
     def _check(self, L, g, H, errors) -> None:
         """Record the error estimate; NonFiniteError for non-finite results, an

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .._validation import check_model, finite_array
+
 __all__ = ["cosine_similarity", "align_to_teacher"]
 
 
@@ -14,7 +16,9 @@ def cosine_similarity(x, y) -> float:
     >>> cosine_similarity([1.0, 0.0], [1.0, 1.0])
     0.7071067811865475
     """
-    x, y = np.asarray(x, float), np.asarray(y, float)
+    x, y = finite_array("x", x, ndim=1, dtype=float), finite_array("y", y, ndim=1, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"arguments `x`, `y` must have the same shape, got {x.shape} and {y.shape}")
     nx, ny = np.linalg.norm(x), np.linalg.norm(y)
     return float(x @ y / (nx * ny)) if nx > 0 and ny > 0 else 0.0
 
@@ -31,7 +35,8 @@ def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> dict:
     The assignment maximises the summed absolute cosine similarities (or, with
     ``signs=False``, the summed signed similarities) with
     ``scipy.optimize.linear_sum_assignment``. With more student than teacher neurons the
-    extra student neurons stay unmatched.
+    extra student neurons stay unmatched; with fewer, only as many teacher neurons are
+    matched (listed in ``teacher``).
 
     Parameters
     ----------
@@ -46,11 +51,22 @@ def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> dict:
     Returns
     -------
     dict
-        ``student``: the matched student neuron of each teacher neuron;
+        ``teacher``: the matched teacher neurons (all of them unless the student is
+        narrower); ``student``: the matched student neuron of each;
         ``sign``: +1/-1 per match; ``cosine_distance``: :math:`1 - |\cos|` (or
         :math:`1-\cos`) per teacher neuron; ``mean_cosine_distance``.
     """
-    S = _incoming(student_net, p)
+    from ..net import TeacherNet
+
+    check_model(student_net, "student_net")
+    if not isinstance(teacher, TeacherNet):
+        raise TypeError(f"argument `teacher` must be a TeacherNet, got {type(teacher).__name__}")
+    if teacher.din != student_net.din:
+        raise ValueError(
+            f"argument `teacher` has input dimension {teacher.din}, the student "
+            f"{student_net.din}: their incoming vectors cannot be compared"
+        )
+    S = _incoming(student_net, student_net.check_params(p))
     T = _incoming(teacher.net, teacher.params)
     sn = S / np.maximum(np.linalg.norm(S, axis=1, keepdims=True), np.finfo(float).tiny)
     tn = T / np.maximum(np.linalg.norm(T, axis=1, keepdims=True), np.finfo(float).tiny)
@@ -62,6 +78,7 @@ def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> dict:
     sign = np.where(C[rows, cols] < 0, -1, 1) if signs else np.ones(len(rows), int)
     dist = 1.0 - score[rows, cols]
     return {
+        "teacher": rows.tolist(),
         "student": cols.tolist(),
         "sign": sign.tolist(),
         "cosine_distance": dist.tolist(),

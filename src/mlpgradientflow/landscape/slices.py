@@ -32,7 +32,7 @@ import math
 import numpy as np
 import scipy.linalg
 
-from .._validation import NonFiniteError, as_rng, finite_array
+from .._validation import NonFiniteError, as_rng, check_model, finite_array
 from .alignment import align_to_teacher
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
 
 
 def _vector(net, name: str, v) -> np.ndarray:
+    check_model(net)
     v = finite_array(name, v, ndim=1, dtype=np.float64)
     if v.shape != (net.nparams,):
         raise ValueError(
@@ -205,10 +206,11 @@ def hessian_directions(
     """
     if which not in ("smallest", "largest"):
         raise ValueError(f"argument `which` must be 'smallest' or 'largest', got {which!r}")
+    p = _vector(net, "p", p)
     P = net.nparams
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= P:
         raise ValueError(f"argument `k` must be an integer in 1..{P} (net.nparams), got {k!r}")
-    H = net.hessian(_vector(net, "p", p))
+    H = net.hessian(p)
     lo = 0 if which == "smallest" else P - k
     evals, vecs = scipy.linalg.eigh(H, subset_by_index=[lo, lo + k - 1])
     if which == "largest":
@@ -312,6 +314,7 @@ def teacher_direction(net, p, teacher, *, signs: bool = False) -> np.ndarray:
     >>> bool(loss_slice_1d(net, p, teacher_direction(net, p, teacher), [1.0])[0] < 1e-28)
     True
     """
+    check_model(net)
     if not hasattr(teacher, "net") or not hasattr(teacher, "params"):
         raise TypeError(f"argument `teacher` must be a TeacherNet, got {type(teacher).__name__}")
     _check_pair(net, teacher)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import as_real, finite_array
+
 __all__ = ["morse_index"]
 
 
@@ -23,7 +25,8 @@ def morse_index(evals, tol: float = 1e-9) -> dict[str, int]:
     >>> morse_index([-2.0, 1e-17, 3.0])
     {'n_negative': 1, 'n_zero': 1, 'n_positive': 1}
     """
-    ev = np.asarray(evals, dtype=float)
+    ev = finite_array("evals", evals, ndim=1, dtype=float)
+    tol = as_real("tol", tol, minimum=0.0)
     if ev.size == 0:
         return {"n_negative": 0, "n_zero": 0, "n_positive": 0}
     cut = tol * max(float(np.abs(ev).max()), np.finfo(float).tiny)

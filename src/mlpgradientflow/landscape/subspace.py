@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_rng, finite_array
+from .._validation import as_real, as_rng, check_model, check_size, finite_array
 from ..training import DEFAULTS, TrainOptions, train
 
 __all__ = ["LinearSubspace", "SubspaceResult", "TRAIN_OPTIONS", "subspace_minloss",
@@ -97,6 +97,7 @@ class LinearSubspace:
                 raise ValueError(f"argument `{name}` must be a non-zero direction")
         if P < 3:
             raise ValueError(f"argument `ref`: a plane needs at least 3 parameters, got {P}")
+        check_size(f"LinearSubspace in P = {P} dimensions (a P x P basis)", P * P)
         self.ref = ref.copy()
         self.v1, self.v2 = (v / np.linalg.norm(v) for v in vs)
         Q, R = np.linalg.qr(np.column_stack([self.v1, self.v2]), mode="complete")
@@ -112,6 +113,7 @@ class LinearSubspace:
 
     def point(self, a1: float, a2: float) -> np.ndarray:
         r""":math:`\mathrm{ref} + a_1 \hat v_1 + a_2 \hat v_2`, a new array (P,)."""
+        a1, a2 = as_real("a1", a1), as_real("a2", a2)
         return self.ref + a1 * self.v1 + a2 * self.v2
 
     def coords(self, p) -> np.ndarray:
@@ -256,6 +258,7 @@ def subspace_minloss(
     >>> r.p.shape, r.best_x.shape, bool(r.delta_loss > 0)
     ((9,), (7,), True)
     """
+    check_model(net)
     S = _as_subspace(subspace)
     a1, a2 = _coords("coords", coords)
     if S.ref.shape[0] != net.nparams:
@@ -340,6 +343,7 @@ def subspace_minloss_on_grid(
     >>> [(r.a1, r.a2) for r in res]
     [(0.0, 0.0), (0.1, 0.0)]
     """
+    check_model(net)
     S = _as_subspace(subspace)
     G = finite_array("grid", grid, ndim=2, dtype=np.float64)
     if G.shape[1] != 2 or G.shape[0] == 0:

@@ -38,6 +38,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._validation import as_rng, check_size
+from ..activations import get_activation
 from ..gaussian.neti import NetI
 from ..net import Net
 
@@ -203,6 +205,10 @@ def grow_net(
             f"argument `width` must be an integer >= the current width {k}, got {width!r}"
         )
     n_in = net.din if layer == 0 else net.layers[layer - 1].width
+    check_size(f"grow_net to width {width}", int(width) * (A_in.shape[1] + A_out.shape[0]))
+    act = acts[-1] if activation is None else get_activation(activation, "activation")
+    if act.name == "softmax":
+        raise ValueError("argument `activation`: softmax is allowed in the output layer only")
     if scale is None:
         scale = math.sqrt(2.0 / (n_in + int(width)))
     scale = _finite_real("scale", scale)
@@ -210,8 +216,7 @@ def grow_net(
         raise ValueError(f"argument `scale` must be non-negative, got {scale}")
     new = int(width) - k
     rows = np.zeros((new, A_in.shape[1]))
-    rows[:, :n_in] = scale * np.random.default_rng(rng).standard_normal((new, n_in))
-    act = acts[-1] if activation is None else activation
+    rows[:, :n_in] = scale * as_rng(rng).standard_normal((new, n_in))
     return _assemble(
         net,
         p,
@@ -294,17 +299,7 @@ def _assemble(net, p, layer, A_in, A_out, acts):
     )
     spec = [lay.spec() for lay in net.layers]
     spec[layer] = (len(acts), tuple(acts), spec[layer][2])
-    if isinstance(net, NetI):
-        new = NetI(net.teacher, spec, method=net.method)
-    else:
-        new = Net(
-            spec,
-            input=net.input,
-            target=net.target,
-            weights=net.weights,
-            din=net.din,
-            loss=net.loss_type,
-        )
+    new = net.with_layers(spec)
     return new, np.concatenate([M.ravel() for M in Ms]).astype(new.dtype)
 
 

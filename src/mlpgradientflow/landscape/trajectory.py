@@ -6,16 +6,32 @@ import warnings
 
 import numpy as np
 
+from .._validation import finite_array
+
 __all__ = ["trajectory_distance"]
 
 
-def _trajectory(obj):
+def _trajectory(name: str, obj):
+    """Checked times (T,) and states (T, P) of a TrainResult, Trajectory or (t, x)."""
     if hasattr(obj, "trajectory"):
         obj = obj.trajectory
     if hasattr(obj, "t") and hasattr(obj, "x"):
-        return np.asarray(obj.t, float), np.asarray(obj.x, float)
-    t, x = obj
-    return np.asarray(t, float), np.asarray(x, float)
+        t, x = obj.t, obj.x
+    elif isinstance(obj, tuple | list) and len(obj) == 2:
+        t, x = obj
+    else:
+        raise TypeError(
+            f"argument `{name}` must be a TrainResult, a Trajectory or a pair (t, x), got "
+            f"{type(obj).__name__}"
+        )
+    t = finite_array(f"{name} t", t, ndim=1, dtype=float)
+    x = finite_array(f"{name} x", x, ndim=2, dtype=float)
+    if len(t) != len(x) or len(x) == 0:
+        raise ValueError(
+            f"argument `{name}`: needs as many times as states, at least one, got {len(t)} "
+            f"times and {len(x)} states"
+        )
+    return t, x
 
 
 def trajectory_distance(trajectory, reference):
@@ -51,9 +67,13 @@ def trajectory_distance(trajectory, reference):
     >>> i.tolist(), t.tolist()
     ([0, 2, 3], [0.0, 2.0, 3.0])
     """
-    _, xs = _trajectory(trajectory)
-    tr, xr = _trajectory(reference)
+    _, xs = _trajectory("trajectory", trajectory)
+    tr, xr = _trajectory("reference", reference)
     P = xr.shape[1]
+    if xs.shape[1] != P:
+        raise ValueError(
+            f"arguments `trajectory`, `reference` have {xs.shape[1]} and {P} parameters"
+        )
     dists, idx = np.empty(len(xs)), np.empty(len(xs), dtype=int)
     j = 0
     for k, x in enumerate(xs):

@@ -20,22 +20,38 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._validation import as_int, as_real, as_rng, check_size, finite_array
+
 __all__ = ["noise_overlay", "composition_sampling", "composition_noise", "tile_bounds"]
 
 
 def _base(base) -> np.ndarray:
-    B = np.asarray(base, dtype=np.float64)
+    B = finite_array("base", base, dtype=np.float64)
     if B.ndim < 2 or B.shape[0] < 1:
         raise ValueError(f"argument `base` must have shape (n, ...) with n >= 1, got {B.shape}")
-    if not np.isfinite(B).all():
-        raise ValueError("argument `base` contains NaN or Inf")
     return B
 
 
-def _count(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"argument `n` must be a non-negative integer, got {n!r}")
-    return int(n)
+def _count(n, base: np.ndarray, name: str = "n") -> int:
+    """A checked number of queries shaped like the rows of ``base``."""
+    n = as_int(name, n, 0)
+    check_size(f"{n} queries of shape {base.shape[1:]}", n * base[0].size)
+    return n
+
+
+def _grid(grid, B: np.ndarray) -> tuple[int, ...]:
+    """Tiles per axis: positive ints, at most one per entry of axes 1, 2, ... of ``B``."""
+    if isinstance(grid, str | bytes) or not isinstance(grid, Sequence | np.ndarray):
+        raise TypeError(f"argument `grid` must be a sequence of tile counts, got {grid!r}")
+    grid = tuple(as_int(f"grid[{a}]", g, 1) for a, g in enumerate(grid))
+    if not 1 <= len(grid) <= B.ndim - 1:
+        raise ValueError(f"argument `grid` needs 1..{B.ndim - 1} entries, got {grid}")
+    for a, g in enumerate(grid):
+        if g > B.shape[1 + a]:
+            raise ValueError(
+                f"argument `grid`: {g} tiles along axis {1 + a} of {B.shape[1 + a]} entries"
+            )
+    return grid
 
 
 def noise_overlay(
@@ -53,12 +69,14 @@ def noise_overlay(
     >>> q.shape
     (3, 4, 4)
     """
-    B, n = _base(base), _count(n)
+    B = _base(base)
+    n = _count(n, B)
+    low, high = as_real("low", low), as_real("high", high)
     if not low < high:
         raise ValueError(f"arguments `low`={low}, `high`={high}: need low < high")
     if mode not in ("add", "multiply"):
         raise ValueError(f"argument `mode` must be 'add' or 'multiply', got {mode!r}")
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     src = B[rng.integers(len(B), size=n)]
     noise = rng.uniform(low, high, src.shape)
     return src + noise if mode == "add" else src * noise
@@ -70,7 +88,8 @@ def tile_bounds(size: int, parts: int) -> list[tuple[int, int]]:
     >>> tile_bounds(28, 3)
     [(0, 9), (9, 18), (18, 28)]
     """
-    if not 1 <= parts <= size:
+    size, parts = as_int("size", size, 1), as_int("parts", parts, 1)
+    if not parts <= size:
         raise ValueError(f"argument `grid`: {parts} tiles along an axis of {size} entries")
     step = size // parts
     return [(i * step, size if i == parts - 1 else (i + 1) * step) for i in range(parts)]
@@ -96,11 +115,12 @@ def composition_sampling(
     >>> q.shape, bool(np.isin(q, base).all())
     ((4, 6, 6), True)
     """
-    B, n = _base(base), _count(n)
-    grid = tuple(int(g) for g in grid)
-    if not 1 <= len(grid) <= B.ndim - 1:
-        raise ValueError(f"argument `grid` needs 1..{B.ndim - 1} entries, got {grid}")
-    rng = np.random.default_rng(rng)
+    B = _base(base)
+    n, grid = _count(n, B), _grid(grid, B)
+    if rotation is not None:
+        rotation = _rotation(rotation, len(grid))
+    fill = as_real("fill", fill)
+    rng = as_rng(rng)
     out = np.empty((n, *B.shape[1:]))
     for tile in np.ndindex(*grid):
         where = tuple(
@@ -112,11 +132,22 @@ def composition_sampling(
     return out
 
 
+def _rotation(rotation, ntiled: int) -> tuple[float, float]:
+    if ntiled != 2:
+        raise ValueError("argument `rotation` needs a grid over exactly two axes (images)")
+    if isinstance(rotation, str | bytes) or not isinstance(rotation, Sequence | np.ndarray) or (
+        len(rotation) != 2
+    ):
+        raise TypeError(f"argument `rotation` must be a pair (lo, hi) in degrees, got {rotation!r}")
+    lo, hi = as_real("rotation[0]", rotation[0]), as_real("rotation[1]", rotation[1])
+    if lo > hi:
+        raise ValueError(f"argument `rotation`: need lo <= hi, got ({lo}, {hi})")
+    return lo, hi
+
+
 def _rotate(images, rotation, fill, rng, ntiled):
     from scipy.ndimage import rotate
 
-    if ntiled != 2:
-        raise ValueError("argument `rotation` needs a grid over exactly two axes (images)")
     lo, hi = rotation
     angles = rng.uniform(lo, hi, len(images))
     return np.stack(
@@ -125,6 +156,20 @@ def _rotate(images, rotation, fill, rng, ntiled):
             for im, a in zip(images, angles)
         ]
     )
+
+
+def _intervals(intervals) -> list[tuple[float, float]]:
+    try:
+        pairs = [(as_real("intervals", lo), as_real("intervals", hi)) for lo, hi in intervals]
+    except (TypeError, ValueError) as err:
+        raise type(err)(
+            f"argument `intervals` must be a sequence of pairs (low, high) of finite numbers, "
+            f"got {intervals!r}"
+        ) from err
+    bad = [(lo, hi) for lo, hi in pairs if not lo < hi]
+    if bad:
+        raise ValueError(f"argument `intervals`: need low < high in each pair, got {bad[0]}")
+    return pairs
 
 
 def composition_noise(
@@ -150,9 +195,12 @@ def composition_noise(
     >>> composition_noise(base, 20, 10, rng=0).shape
     (40, 8, 8)
     """
-    rng = np.random.default_rng(rng)
-    comp = composition_sampling(base, n_composition, grid, rotation=rotation, rng=rng)
-    if len(comp) == 0 and _count(n_noise) > 0:
+    B = _base(base)
+    n_composition, n_noise = _count(n_composition, B, "n_composition"), _count(n_noise, B, "n_noise")
+    intervals = _intervals(intervals)
+    if n_composition == 0 and n_noise > 0:
         raise ValueError("argument `n_composition` must be positive to overlay noise on it")
+    rng = as_rng(rng)
+    comp = composition_sampling(B, n_composition, grid, rotation=rotation, rng=rng)
     noisy = [noise_overlay(comp, n_noise, lo, hi, rng=rng) for lo, hi in intervals]
     return np.concatenate([comp, *noisy])

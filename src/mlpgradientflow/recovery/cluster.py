@@ -25,6 +25,7 @@ import numpy as np
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import pdist
 
+from .._validation import as_int, as_real, finite_array
 from .canonical import canonicalize, check_symmetry
 
 __all__ = [
@@ -95,7 +96,8 @@ def find_clusters(features, min_size: int) -> tuple[list[np.ndarray], float, np.
     >>> sorted(c.tolist() for c in find_clusters(x, 2)[0])
     [[0, 1], [2, 3]]
     """
-    F = np.asarray(features, dtype=np.float64)
+    F = finite_array("features", features, dtype=np.float64)
+    min_size = as_int("min_size", min_size, 1)
     if F.ndim != 2 or F.shape[0] < 2:
         raise ValueError(f"argument `features` must be 2-D with >= 2 rows, got shape {F.shape}")
     Z = hierarchy.average(pdist(F))
@@ -111,7 +113,9 @@ def median_cosine_distance(vectors) -> float:
     >>> median_cosine_distance([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
     1.0
     """
-    V = np.asarray(vectors, dtype=np.float64)
+    V = finite_array("vectors", vectors, ndim=2, dtype=np.float64)
+    if V.shape[0] > 1 and not np.linalg.norm(V, axis=1).all():
+        raise ValueError("argument `vectors`: a zero row has no cosine distance")
     return float(np.median(pdist(V, "cosine"))) if V.shape[0] > 1 else 0.0
 
 
@@ -143,6 +147,19 @@ class LayerReconstruction:
     incoming: np.ndarray
     outgoing: np.ndarray
     report: ClusterReport
+
+
+def check_gamma_beta(gamma, beta) -> tuple[float, float]:
+    """The cluster-size fraction ``gamma`` in (0, 1] and the alignment angle ``beta`` in
+    [0, pi], checked."""
+    gamma, beta = as_real("gamma", gamma), as_real("beta", beta)
+    if not 0 < gamma <= 1:
+        raise ValueError(
+            f"argument `gamma` must lie in (0, 1] (a fraction of the students), got {gamma}"
+        )
+    if not 0 <= beta <= np.pi:
+        raise ValueError(f"argument `beta` must be an angle in [0, pi] (radians), got {beta}")
+    return gamma, beta
 
 
 def reconstruct_layer(
@@ -193,11 +210,10 @@ def reconstruct_layer(
     True
     """
     check_symmetry(symmetry)
-    W = np.asarray(incoming, dtype=np.float64)
-    A = np.asarray(outgoing, dtype=np.float64)
-    losses = np.asarray(losses, dtype=np.float64)
-    if W.ndim != 3:
-        raise ValueError(f"argument `incoming` must be 3-D (N, k, d), got shape {W.shape}")
+    gamma, beta = check_gamma_beta(gamma, beta)
+    W = finite_array("incoming", incoming, ndim=3, dtype=np.float64)
+    A = finite_array("outgoing", outgoing, dtype=np.float64)
+    losses = finite_array("losses", losses, dtype=np.float64)
     N, k, d = W.shape
     if A.ndim != 3 or A.shape[:2] != (N, k):
         raise ValueError(f"argument `outgoing` must have shape ({N}, {k}, d_next), got {A.shape}")

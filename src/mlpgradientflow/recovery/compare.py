@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import as_real
 from ..net import Net, TeacherNet
-from .canonical import ODD_CLASSES, symmetry_class
+from .canonical import ODD_CLASSES, check_symmetry, symmetry_class
 
 __all__ = ["compare_with_teacher", "plot_distances"]
 
@@ -72,16 +73,33 @@ def compare_with_teacher(
     >>> out["success"], out["layers"][0]["sign"]
     (True, [-1, 1])
     """
-    net, p = (result.net, result.params) if hasattr(result, "net") else result
+    if hasattr(result, "net"):
+        net, p = result.net, result.params
+    elif isinstance(result, tuple | list) and len(result) == 2:
+        net, p = result
+    else:
+        net, p = None, None
     if not isinstance(net, Net) or not isinstance(teacher, TeacherNet):
         raise TypeError(
             "arguments: `result` must be an ECResult or (Net, params), "
             f"`teacher` a TeacherNet; got {type(net).__name__}, {type(teacher).__name__}"
         )
-    if net.din != teacher.din or len(net.layers) != len(teacher.layers):
-        raise ValueError("arguments `result` and `teacher` differ in input size or depth")
-    sym = symmetry or getattr(result, "symmetry", None) or symmetry_class(net.layers[0].activation)
-    S_mats, T_mats = net.unflatten(np.asarray(p, float)), teacher.net.unflatten(teacher.params)
+    if (
+        net.din != teacher.din
+        or len(net.layers) != len(teacher.layers)
+        or net.dout != teacher.net.dout
+    ):
+        raise ValueError(
+            "arguments `result` and `teacher` differ in input size, depth or output size: "
+            f"{net.din}/{len(net.layers)}/{net.dout} and {teacher.din}/{len(teacher.layers)}/"
+            f"{teacher.net.dout}"
+        )
+    tol = as_real("tol", tol, minimum=0.0)
+    sym = check_symmetry(
+        symmetry or getattr(result, "symmetry", None) or symmetry_class(net.layers[0].activation)
+    )
+    S_mats = net.unflatten(net.check_params(p, "result params"))
+    T_mats = teacher.net.unflatten(teacher.params)
     layers, D, match = [], None, None
     for li in range(len(net.layers) - 1):
         S, T = S_mats[li].copy(), T_mats[li]

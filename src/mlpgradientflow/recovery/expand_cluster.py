@@ -17,17 +17,17 @@ network's architecture and weights from queries.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import finite_array
+from .._validation import as_int, as_real, as_rng, finite_array
 from ..net import Net
 from ..parallel import FailedRun, train_many
 from ..training import DEFAULTS, TrainOptions, TrainResult, train
 from .canonical import LINEAR_CLASSES, check_symmetry, symmetry_class
-from .cluster import ClusterReport, reconstruct_layer
+from .cluster import ClusterReport, check_gamma_beta, reconstruct_layer
 from .linear_path import fit_linear_path, split_linear_path, with_linear_path
 
 __all__ = ["expand_and_cluster", "ECResult", "kaiming_params"]
@@ -174,21 +174,30 @@ def expand_and_cluster(
     Y = finite_array("query", Y, ndim=(1, 2), dtype=np.float64).reshape(len(Y), -1)
     if Y.shape[0] != X.shape[0]:
         raise ValueError(f"argument `query`: {Y.shape[0]} answers for {X.shape[0]} queries")
-    net = Net(student_layers, input=X, target=Y)
+    try:
+        net = Net(student_layers, input=X, target=Y)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"argument `student_layers` (with the answers of `query`): {err}") from err
     sym = _check_architecture(net, symmetry)
-    if isinstance(n_students, bool) or not isinstance(n_students, int) or n_students < 2:
-        raise ValueError(f"argument `n_students` must be an integer >= 2, got {n_students!r}")
+    n_students = as_int("n_students", n_students, 2)
+    gamma, beta = check_gamma_beta(gamma, beta)
     if int(gamma * n_students) < 2:
         raise ValueError(f"argument `gamma`={gamma}: floor(gamma * n_students) must be >= 2")
+    if prune_tol is not None:
+        prune_tol = as_real("prune_tol", prune_tol, minimum=0.0)
+    for name, opts in (("train_options", train_options), ("finetune_options", finetune_options)):
+        if opts is not None and not isinstance(opts, Mapping):
+            raise TypeError(f"argument `{name}` must be a dict of train options, got {opts!r}")
     tune = TrainOptions.make(FINETUNE_DEFAULTS, **(finetune_options or {}))
+    first = TrainOptions.make(TRAIN_DEFAULTS, **(train_options or {}))
 
-    seeds = np.random.default_rng(rng).integers(2**63, size=n_students)
+    seeds = as_rng(rng).integers(2**63, size=n_students)
     runs = train_many(
         net,
         [kaiming_params(net, int(s)) for s in seeds],
         executor,
         progress=False,
-        options=TrainOptions.make(TRAIN_DEFAULTS, **(train_options or {})),
+        options=first,
     )
     students = [r for r in runs if not isinstance(r, FailedRun)]
     if int(gamma * len(students)) < 2:
@@ -299,7 +308,7 @@ def _cluster_layer(mats, li, losses, sym, gamma, beta, final):
 def _retrain_upper(net, widths, mats, li, executor, tune):
     """Retrain layers above ``li`` of every student, the collapsed layers frozen."""
     layers = [(w, lay.activation, lay.bias) for w, lay in zip(widths, net.layers)]
-    unet = Net(layers + [net.layers[-1].spec()], input=net.input, target=net.target)
+    unet = net.with_layers(layers + [net.layers[-1].spec()])
     tau = np.concatenate([np.full(m.size, float(i > li)) for i, m in enumerate(mats[0])])
     runs = train_many(
         unet,
@@ -343,7 +352,7 @@ def _prune(rnet: Net, params, tol: float):
         tuple(act[i] for i in keep) if isinstance(act, tuple) else act,
         hidden.bias,
     )
-    return Net(layers, input=rnet.input, target=rnet.target), mats, len(keep)
+    return rnet.with_layers(layers), mats, len(keep)
 
 
 def _negligible(norms: np.ndarray, tol: float) -> np.ndarray:

@@ -66,7 +66,7 @@ def with_linear_path(net: Net, mats: list[np.ndarray], theta: np.ndarray):
         blocks.append(B)
         masks.append(mask)
         prev = k
-    carrier = Net(layers, input=net.input, target=net.target)
+    carrier = net.with_layers(layers)
     return carrier, _flat(blocks), _flat(masks)
 
 

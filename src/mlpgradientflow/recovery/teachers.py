@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._validation import as_int, as_real
 from ..data import uniform
 
 __all__ = ["student_nparams", "teacher_aware_uniform"]
@@ -33,9 +34,7 @@ def _check_widths(widths) -> list[int]:
 
 
 def _check_din(din) -> int:
-    if isinstance(din, bool) or not isinstance(din, int | np.integer) or din < 1:
-        raise ValueError(f"argument `din` must be a positive integer, got {din!r}")
-    return int(din)
+    return as_int("din", din, 1)
 
 
 def student_nparams(din: int, widths: Sequence[int], rho: float = 1.0, dout: int = 1) -> int:
@@ -50,6 +49,7 @@ def student_nparams(din: int, widths: Sequence[int], rho: float = 1.0, dout: int
     40
     """
     din, widths = _check_din(din), _check_widths(widths)
+    rho, dout = as_real("rho", rho, positive=True), as_int("dout", dout, 1)
     sizes = [din] + [rho * k for k in widths]
     hidden = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
     return int(hidden + (widths[-1] + 1) * dout)
@@ -71,8 +71,7 @@ def teacher_aware_uniform(
     >>> X.shape, bool(np.abs(X).max() <= np.sqrt(3))
     ((44, 2), True)
     """
-    if not factor > 0:
-        raise ValueError(f"argument `factor` must be positive, got {factor!r}")
+    factor = as_real("factor", factor, positive=True)
     n = student_nparams(din, widths, rho) * factor
     n = max(2, math.floor(n) if factor <= 1 else math.ceil(n))
     return uniform(n, din, rng)

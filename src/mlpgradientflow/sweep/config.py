@@ -107,7 +107,7 @@ def _check(where: str, value: Any, kind: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be an activation name (a string), got {value!r}")
         try:
-            if get_activation(value).name == "softmax":
+            if get_activation(value, where.rsplit(": ", 1)[-1]).name == "softmax":
                 raise ValueError("softmax is allowed in the output layer only")
         except ValueError as err:
             raise ConfigError(f"{where}: {err}") from None

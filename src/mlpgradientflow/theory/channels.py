@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import finite_array
+from .._validation import as_real, finite_array
 from ..activations import get_activation
 from ..endstate.channels import find_channels, flip_sign, late_update_fraction
 from ..endstate.glu import (
@@ -102,6 +102,7 @@ def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> dict:
     """
     _check_two_layer(net)
     i = _check_neuron(net, i)
+    tol = as_real("tol", tol, minimum=0.0)
     if getattr(net, "target", None) is None or getattr(net, "loss_type", None) != "mse":
         raise ValueError("argument `net` must be a Net with bound input and target and MSE loss")
     p = net.check_params(p)
@@ -176,7 +177,9 @@ def glu_readout(X, y, w, activation, *, weights=None) -> dict:
     )
     if om.shape != (len(X),) or (om < 0).any():
         raise ValueError(f"argument `weights` must be non-negative with shape ({len(X)},)")
-    act = get_activation(activation)
+    act = get_activation(activation, "activation")
+    if act.name == "softmax":
+        raise ValueError("argument `activation`: softmax is not an elementwise gate activation")
     Xt = _tilde(X, w.size)
     z = Xt @ w
     F = np.column_stack([act(z), Xt * act.deriv(z)[:, None]])  # features (N, 1 + k)

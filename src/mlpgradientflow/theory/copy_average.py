@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import finite_array
+from .._validation import as_int, check_size, finite_array
 
 __all__ = ["CopyAverage", "loss_erf", "ca_point", "optimal_ca"]
 
@@ -66,6 +66,8 @@ def loss_erf(p):
     array([0.      , 0.040593])
     """
     q = finite_array("p", p)
+    if q.dtype.kind == "b":
+        raise TypeError(f"argument `p`: group sizes must be integers >= 1, got booleans {p!r}")
     if np.any(q < 1) or np.any(q != np.round(q)):
         raise ValueError(f"argument `p`: group sizes must be integers >= 1, got {p!r}")
     q = q.astype(float)
@@ -176,9 +178,8 @@ def optimal_ca(k: int, n: int) -> CopyAverage:
     >>> ca.groups, round(ca.loss, 6)
     ([[0], [1], [2, 3]], 0.023222)
     """
-    for name, value in (("k", k), ("n", n)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"argument `{name}` must be a positive integer, got {value!r}")
+    k, n = as_int("k", k, 1), as_int("n", n, 1)
+    check_size(f"optimal_ca({k}, {n}) (a list of the {k} teacher neurons)", k)
     if n > k:
         raise ValueError(f"argument `n` must be <= k = {k} (a copy-average point), got {n}")
     groups = [[j] for j in range(n - 1)] + [list(range(n - 1, k))]

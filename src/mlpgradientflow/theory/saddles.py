@@ -31,16 +31,20 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .._validation import as_int, as_real
 from ..derivatives import hessian_spectrum
 from ..landscape.spectrum import morse_index
 from ..landscape.surgery import _hidden, _neuron_index, merge_neurons, shrink_net, split_neuron
 from ..training import DEFAULTS, TrainOptions, train
 
 __all__ = ["permutation_point", "kth_order_point", "permutation_point_count"]
+
+#: the widest layer :func:`permutation_point_count` counts for (width! has 450k digits)
+MAX_COUNT_WIDTH = 10**5
 
 #: ``train`` options used to re-optimise the reduced network (the package defaults, quiet,
 #: to ``min_gnorm=1e-13``); ``train_options`` update them
@@ -169,6 +173,11 @@ def kth_order_point(
     layer, (_, _, acts) = _hidden(net, p_min, layer)
     pairs = _check_pairs(pairs, len(acts))
     gammas = _check_gammas(gamma, len(pairs))
+    as_real("morse_tol", morse_tol, minimum=0.0)
+    if train_options is not None and not isinstance(train_options, Mapping):
+        raise TypeError(
+            f"argument `train_options` must be a dict of train options, got {train_options!r}"
+        )
     options = TrainOptions.make(DEFAULT_TRAIN_OPTIONS, **(train_options or {}))
 
     # groups[m] lists the neurons of `net` that position m of the current network stands for
@@ -223,9 +232,8 @@ def permutation_point_count(width: int, order: int = 1) -> int:
     >>> permutation_point_count(4), permutation_point_count(4, 2)
     (36, 6)
     """
-    for name, v, lo in (("width", width, 1), ("order", order, 1)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
-            raise ValueError(f"argument `{name}` must be an integer >= {lo}, got {v!r}")
+    width = as_int("width", width, 1, MAX_COUNT_WIDTH)
+    order = as_int("order", order, 1)
     return math.factorial(width) * math.comb(width - order, order) // 2**order
 
 
@@ -269,7 +277,10 @@ def _check_pairs(pairs, k) -> list[tuple[int, int]]:
 
 
 def _check_gammas(gamma, n) -> np.ndarray:
-    g = np.asarray(gamma, dtype=float)
+    try:
+        g = np.asarray(gamma, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"argument `gamma` must be a number or {n} numbers, got {gamma!r}") from err
     if g.ndim > 1 or (g.ndim == 1 and g.shape[0] != n):
         raise ValueError(
             f"argument `gamma` must be a number or {n} numbers (one per pair), got shape {g.shape}"

@@ -37,6 +37,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._validation import as_rng
 from ..gaussian.neti import NetI
 from ..net import Net
 
@@ -51,6 +52,8 @@ __all__ = [
 
 #: label of a zero-type neuron in an assignment (outgoing weight 0, incoming vector free)
 ZERO = -1
+#: the most big-integer additions a Stirling number may cost, ``n * min(n, k)`` (about 1 s)
+MAX_STIRLING_WORK = 2 * 10**6
 
 
 def _count(name: str, value, minimum: int) -> int:
@@ -82,13 +85,21 @@ def stirling2(n: int, k: int) -> int:
     >>> stirling2(5, 2), stirling2(10, 5), stirling2(3, 0)
     (15, 42525, 0)
     """
-    return _stirling2(_count("n", n, 0), _count("k", k, 0))
+    n, k = _count("n", n, 0), _count("k", k, 0)
+    return _stirling2(n, k, f"stirling2({n}, {k})")
 
 
 @lru_cache(maxsize=4096)
-def _stirling2(n: int, k: int) -> int:
+def _stirling2(n: int, k: int, call: str = "") -> int:
+    """S(n, k); ``call`` names the public call in the error for too large arguments."""
     if k > n:
         return 0
+    if n * min(n, k) > MAX_STIRLING_WORK:
+        raise ValueError(
+            f"{call} needs S({n}, {k}), about {n * min(n, k):.2g} big-integer additions (more "
+            f"than MAX_STIRLING_WORK = {MAX_STIRLING_WORK:.0e}, about a second): a number with "
+            "thousands of digits; ask for smaller widths"
+        )
     row = [1] + [0] * k  # S(0, j) for j = 0..k, then updated in place row by row
     for i in range(1, n + 1):
         for j in range(min(i, k), 0, -1):
@@ -124,7 +135,8 @@ def n_global_min_subspaces(r_star: int, m: int) -> int:
     (3, 12, 6)
     """
     r_star, m = _count("r_star", r_star, 1), _count("m", m, 1)
-    return math.factorial(r_star) * _stirling2(m + 1, r_star + 1)
+    s = _stirling2(m + 1, r_star + 1, f"n_global_min_subspaces({r_star}, {m})")
+    return math.factorial(r_star) * s
 
 
 def n_saddle_subspaces(r: int, m: int) -> int:
@@ -151,7 +163,7 @@ def n_saddle_subspaces(r: int, m: int) -> int:
     (1, 6, 36)
     """
     r, m = _count("r", r, 1), _count("m", m, 1)
-    return math.factorial(r) * _stirling2(m, r)
+    return math.factorial(r) * _stirling2(m, r, f"n_saddle_subspaces({r}, {m})")
 
 
 def enumerate_subspaces(r: int, m: int, *, zero_neurons: bool = True) -> Iterator[tuple[int, ...]]:
@@ -186,28 +198,47 @@ def enumerate_subspaces(r: int, m: int, *, zero_neurons: bool = True) -> Iterato
     [(0, 0, 1), (0, 1, 0), (0, 1, 1)]
     """
     r, m = _count("r", r, 1), _count("m", m, 1)
-    labels = ([ZERO] if zero_neurons else []) + list(range(r))
+    return _assignments(r, m, ([ZERO] if zero_neurons else []) + list(range(r)))
+
+
+def _assignments(r: int, m: int, labels: list[int]) -> Iterator[tuple[int, ...]]:
+    """Depth-first, without recursion (any ``m``): every length-``m`` tuple over ``labels``
+    using each source ``0..r-1`` at least once, in lexicographic order of ``labels``."""
     counts = [0] * r
     prefix: list[int] = []
+    tried = [0]  # per depth: the position in `labels` to try next
+    uncovered = r  # sources not used yet
 
-    def extend(uncovered: int) -> Iterator[tuple[int, ...]]:
-        left = m - len(prefix)
-        if left == 0:
+    def undo() -> None:
+        nonlocal uncovered
+        s = prefix.pop()
+        if s != ZERO:
+            counts[s] -= 1
+            uncovered += counts[s] == 0
+
+    while tried:
+        if len(prefix) == m:
             yield tuple(prefix)
-            return
-        for s in labels:
-            new = uncovered - (s != ZERO and counts[s] == 0)
-            if new > left - 1:  # too few positions left to use every source
-                continue
-            prefix.append(s)
-            if s != ZERO:
-                counts[s] += 1
-            yield from extend(new)
-            if s != ZERO:
-                counts[s] -= 1
-            prefix.pop()
-
-    yield from extend(r)
+            tried.pop()
+            undo()
+            continue
+        left, pos = m - len(prefix), tried[-1]
+        while pos < len(labels) and (
+            uncovered - (labels[pos] != ZERO and counts[labels[pos]] == 0) > left - 1
+        ):  # too few positions left to use every source
+            pos += 1
+        if pos == len(labels):
+            tried.pop()
+            if prefix:
+                undo()
+            continue
+        tried[-1] = pos + 1
+        s = labels[pos]
+        prefix.append(s)
+        if s != ZERO:
+            uncovered -= counts[s] == 0
+            counts[s] += 1
+        tried.append(0)
 
 
 def expand(net, p, m: int, assignment: Sequence[int], rng=None):
@@ -267,7 +298,7 @@ def expand(net, p, m: int, assignment: Sequence[int], rng=None):
     m = _count("m", m, r)
     s = _check_assignment(assignment, r, m)
     M1, M2 = net.unflatten(net.check_params(p))
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
 
     W1 = np.empty((m, M1.shape[1]))
     W2 = np.zeros((M2.shape[0], m + int(out.bias)))
@@ -282,11 +313,7 @@ def expand(net, p, m: int, assignment: Sequence[int], rng=None):
         W2[:, copies] = (gamma * M2[:, j]).T
 
     layers = [(m, hidden.activation, hidden.bias), out.spec()]
-    if isinstance(net, NetI):
-        wide = NetI(net.teacher, layers, method=net.method)
-    else:
-        wide = Net(layers, input=net.input, target=net.target, weights=net.weights, din=net.din)
-    return wide, np.concatenate([W1.ravel(), W2.ravel()])
+    return net.with_layers(layers), np.concatenate([W1.ravel(), W2.ravel()])
 
 
 def _check_net(net):
