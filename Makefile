@@ -20,8 +20,10 @@ comma := ,
 run: $(VENV)/.stamp-plot+progress
 	$(BIN)/python -m mlpgradientflow run --out $(OUT)
 
+# the suite, then the derivative tests once more on the NumPy kernels (the C kernels' fallback)
 test: $(VENV)/.stamp-test+plot
 	$(BIN)/python -m pytest
+	MLPGRADIENTFLOW_NO_C=1 $(BIN)/python -m pytest -q tests/test_derivatives.py tests/test_activations.py tests/test_no_c_switch.py
 
 bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_derivatives.py

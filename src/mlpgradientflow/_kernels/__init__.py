@@ -3,7 +3,8 @@
 ``activation(kind, x, y, d1, d2)`` runs the C kernel on float64 arrays that share one 2-D
 layout (rows with a common stride, unit column stride) and returns True; it returns False
 (the caller then uses the NumPy kernels) when the library is missing, disabled with the
-environment variable ``MLPGRADIENTFLOW_NO_C=1``, or the arrays do not fit.
+environment variable ``MLPGRADIENTFLOW_NO_C=1`` (any value but empty or ``0``), or the arrays
+do not fit.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ KINDS = {
 
 
 def _load():
-    if os.environ.get("MLPGRADIENTFLOW_NO_C"):
+    if os.environ.get("MLPGRADIENTFLOW_NO_C", "").strip() not in ("", "0"):
         return None, None, None
     path = Path(__file__).with_name("_activations.so")
     try:
