@@ -182,3 +182,16 @@ def test_converged_at_the_noise_floor_above_min_gnorm():
     assert res.converged == (st.gnorm <= floor) and res.converged, (st, res)
     strict = mgf.end_state(net, res.x + 1e-6)  # moved off: not critical
     assert strict.kind == "not converged"
+
+
+def test_reference_readme_neti_fine_tuning():
+    """The reference's README example, ported: a student trained on 10^4 samples, then
+    fine-tuned on infinite data (NetI) from its end point, lands at |grad| <= 1e-14."""
+    teacher = mgf.TeacherNet([(5, "softplus", False), (1, "identity", False)], din=2, rng=0)
+    X = np.random.default_rng(0).standard_normal((10_000, 2))
+    layers = [(4, "softplus", False), (1, "identity", False)]
+    student = mgf.Net(layers, input=X, target=teacher(X))
+    res = mgf.train(student, student.random_params(0), verbosity=0)
+    fine = mgf.train(mgf.NetI(teacher, layers), res.x, verbosity=0)
+    assert res.converged and fine.converged and fine.end_state.kind == "minimum"
+    assert fine.gnorm <= 1e-14 and 0 < fine.loss < res.loss + 1e-3

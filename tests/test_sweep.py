@@ -92,6 +92,10 @@ def test_sweep_on_a_local_pool_writes_summary_and_figures_and_resumes(tmp_path, 
     cfg.write_text(SMALL.replace("seeds = [0, 1]", "seeds = [0, 2]"))
     assert cli.main(["sweep", str(cfg), "--out", str(out), "--quiet"]) == 2
     assert "holds a different sweep" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert cli.main(["sweep", str(cfg), "--out", str(out), "--processes", "0", "--quiet",
+                     "--overwrite"]) == 0  # explicitly: start fresh
+    assert [int(r["seed"]) for r in _rows(out)][:2] == [0, 2]
 
 
 def test_run_is_the_sweep_with_the_embedded_configuration(tmp_path, capsys):

@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--processes", type=int, default=None,
                      help="worker processes (default: all cores; 0: in this process)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--overwrite", action="store_true",
+                     help="start fresh when OUT/NAME holds results of another configuration")
     sweep = sub.add_parser(
         "sweep",
         help="teacher-student grid from a TOML file, on a process pool or a Dask cluster",
@@ -76,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--processes", metavar="N", type=int, default=None,
                        help="local worker processes (default: all cores; 0: in this process)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--overwrite", action="store_true",
+                       help="start fresh when OUT holds results of another sweep")
     return ap
 
 
@@ -99,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             client = _connect(args.scheduler)
         executor = client if client is not None else (
             None if args.processes == 0 else args.processes or "processes")
-        outcome = _execute(cfg, out, executor, args.quiet, title)
+        outcome = _execute(cfg, out, executor, args.quiet, title, args.overwrite)
     except (ConfigError, ResumeError, FolderLocked) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -169,12 +173,12 @@ def _connect(address: str):
     return client
 
 
-def _execute(cfg, out: Path, executor, quiet: bool, title):
+def _execute(cfg, out: Path, executor, quiet: bool, title, overwrite: bool):
     from .sweep import run_sweep
 
     if not quiet:
         print(f"{cfg.n_runs} runs into {out.resolve()}/", file=sys.stderr, flush=True)
-    return run_sweep(cfg, out, executor, progress=not quiet, title=title)
+    return run_sweep(cfg, out, executor, progress=not quiet, title=title, overwrite=overwrite)
 
 
 def _report(outcome, show_table: bool) -> int:

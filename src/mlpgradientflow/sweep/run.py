@@ -41,7 +41,7 @@ class SweepOutcome(list):
 
 
 def run_sweep(cfg: SweepConfig, out: str | Path, executor=None, *, progress: bool = True,
-              title: str | None = None) -> SweepOutcome:
+              title: str | None = None, overwrite: bool = False) -> SweepOutcome:
     """Run (or resume) a sweep into ``out``; write the summary and the figures.
 
     Parameters
@@ -56,6 +56,8 @@ def run_sweep(cfg: SweepConfig, out: str | Path, executor=None, *, progress: boo
         train_many's progress bar.
     title : str, optional
         Heading of ``summary.md``.
+    overwrite : bool
+        Start fresh in a folder written for another sweep instead of refusing it.
 
     Returns
     -------
@@ -64,20 +66,23 @@ def run_sweep(cfg: SweepConfig, out: str | Path, executor=None, *, progress: boo
     """
     out = Path(out).resolve()  # absolute: Dask workers write the run files themselves
     with FolderLock(out):  # one process per folder, for the whole sweep
-        return _run_locked(cfg, out, executor, progress, title)
+        return _run_locked(cfg, out, executor, progress, title, overwrite)
 
 
-def _run_locked(cfg: SweepConfig, out: Path, executor, progress: bool, title) -> SweepOutcome:
+def _run_locked(cfg: SweepConfig, out: Path, executor, progress: bool, title,
+                overwrite: bool) -> SweepOutcome:
     manifest = cfg.to_json()
     mpath = out / "sweep_config.json"
-    if mpath.exists() and json.loads(mpath.read_text()) != manifest:
-        raise ConfigError(f"{out} holds a different sweep (see {mpath.name}); use a new folder")
+    if mpath.exists() and json.loads(mpath.read_text()) != manifest and not overwrite:
+        raise ConfigError(f"{out} holds a different sweep (see {mpath.name}); use a new folder, "
+                          "or --overwrite to start fresh")
     runs, nets, inits, teachers = expand(cfg)
     try:
         write_json(mpath, manifest)
     except OSError as err:
         raise ConfigError(f"cannot write into {out}: {err.strerror or err}") from None
-    results = train_many(nets, inits, executor, out, progress=progress, options=cfg.train)
+    results = train_many(nets, inits, executor, out, progress=progress, options=cfg.train,
+                         overwrite=overwrite)
     if any(getattr(r, "interrupted", False) for r in results):
         raise SweepInterrupted(f"{sum(not getattr(r, 'interrupted', False) for r in results)} of "
                                f"{len(results)} runs finished and saved in {out}")
