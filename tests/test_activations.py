@@ -172,7 +172,7 @@ def test_normalize_layer_activation():
 
 
 @pytest.mark.skipif(not mgf._kernels.available, reason="compiled kernels not built")
-@pytest.mark.parametrize("name", sorted(mgf._kernels.KINDS))
+@pytest.mark.parametrize("name", sorted(n for n, a in ACTIVATIONS.items() if a.c_kernel))
 def test_compiled_kernels_match_numpy_kernels(name):
     """The C kernels against the NumPy reference kernels, on a contiguous array and on a
     strided column block (per-neuron groups). Both use cancellation-free formulas; they
@@ -195,3 +195,32 @@ def test_compiled_kernels_match_numpy_kernels(name):
         for a, b in zip(c[:2] if act.d2_const is not None else c, n):
             scale = np.abs(b).max()
             np.testing.assert_allclose(a, b, rtol=1e-14, atol=4e-16 * scale)
+
+
+def test_every_activation_of_the_registry_is_declared_and_has_an_oracle():
+    """Adding an activation means declaring its facts in activations.py (and a torch oracle
+    here): this fails for an activation that lacks one of them."""
+    from mlpgradientflow.activations import SYMMETRIES, symmetry
+
+    missing = sorted(set(NAMES) - set(TORCH_ACT))
+    assert not missing, f"activations without a torch oracle in tests/oracle.py: {missing}"
+    for name, act in ACTIVATIONS.items():
+        assert act.symmetry in SYMMETRIES and symmetry(name) == act.symmetry
+        if act.c_kernel is not None and mgf._kernels.available:
+            assert act.c_kind == mgf._kernels.kind(act.c_kernel) is not None, name
+    x = np.linspace(0.1, 3.0, 30)  # the declared symmetry holds
+    for name in NAMES:
+        f, sym = get_activation(name), symmetry(name)
+        if sym == "odd":
+            np.testing.assert_allclose(f(-x), -f(x), rtol=1e-14, atol=1e-15, err_msg=name)
+        elif sym == "odd_constant":
+            np.testing.assert_allclose(f(-x), 1.0 - f(x), rtol=1e-14, atol=1e-15, err_msg=name)
+        elif sym == "even":
+            np.testing.assert_allclose(f(-x), f(x), rtol=1e-14, err_msg=name)
+        elif sym.startswith("even_linear"):
+            np.testing.assert_allclose(f(-x), f(x) - x, rtol=1e-13, atol=1e-14, err_msg=name)
+    for name in NAMES:  # the declared kink is the jump of f' at 0
+        f = get_activation(name)
+        jump = float(f.deriv(np.array([1e-12]))[0] - f.deriv(np.array([-1e-12]))[0])
+        assert jump == pytest.approx(f.kink, abs=1e-9), name
+    assert mgf._kernels.kind("no such kernel") is None

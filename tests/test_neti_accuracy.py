@@ -374,7 +374,7 @@ def test_d100_embedding_and_monte_carlo():
     tp = embed(teacher2.net, teacher2.params)
     teacher = mgf.TeacherNet([(2, "gelu", True), (1, "identity", True)], din=100, params=tp)
     neti = mgf.NetI(teacher, [(2, "tanh", True), (1, "identity", True)])
-    p = embed(neti2._net, p2)
+    p = embed(neti2.student, p2)
     L2, g2, H2 = neti2.fgh(p2)
     L, g, H = neti.fgh(p)
     assert L == pytest.approx(L2, rel=1e-12)
@@ -386,7 +386,7 @@ def test_d100_embedding_and_monte_carlo():
     assert np.linalg.norm(M1[:, :100] - M1[:, :100] @ Q @ Q.T) < 1e-12 * np.abs(g).max()
     # Hessian: the quadratic form along embedded directions is the D = 2 form
     V2 = np.random.default_rng(1).standard_normal((len(p2), 3))
-    V = np.column_stack([embed(neti2._net, v) for v in V2.T])
+    V = np.column_stack([embed(neti2.student, v) for v in V2.T])
     assert _rel(V.T @ H @ V, V2.T @ H2 @ V2) < 1e-11
     # random directions in D = 100: Monte Carlo
     neti, teacher, p = _net("softplus", "softplus", 100, 3, 2, 3.0, 7)

@@ -23,6 +23,7 @@ from .endstate import EndState as EndState
 from .endstate import end_state as end_state
 from .gaussian import NetI as NetI
 from .gaussian import gauss_hermite_net as gauss_hermite_net
+from .model import Model as Model
 from .net import Net as Net
 from .net import TeacherNet as TeacherNet
 from .net import params as params
@@ -44,6 +45,7 @@ __all__ = [
     "Descent",
     "EndState",
     "FailedRun",
+    "Model",
     "Momentum",
     "TrainOptions",
     "TrainResult",

@@ -44,10 +44,31 @@ __all__ = [
     "Activation",
     "Poly",
     "ACTIVATIONS",
+    "SYMMETRIES",
+    "ODD_CLASSES",
+    "LINEAR_CLASSES",
+    "symmetry",
     "get_activation",
     "normalize_layer_activation",
     "activation_groups",
 ]
+
+#: the symmetry classes of activations: which reflection of a neuron's incoming vector
+#: keeps its contribution :math:`a\,\sigma(\tilde w\cdot\tilde x)` (up to what):
+#:
+#: * ``"none"``: none (g, selu, exp);
+#: * ``"odd"``: :math:`a\sigma(z) = (-a)\sigma(-z)` (identity, tanh, erf, cube);
+#: * ``"odd_constant"``: :math:`a\sigma(z) = (-a)\sigma(-z) + a` (sigmoid, normal_cdf);
+#: * ``"even"``: :math:`a\sigma(z) = a\sigma(-z)` (square);
+#: * ``"even_linear"``: :math:`a\sigma(z) = a\sigma(-z) + az` (softplus, gelu, silu);
+#: * ``"even_linear_positive_scaling"``: even_linear and :math:`a\sigma(cz) = ac\sigma(z)`
+#:   for :math:`c > 0` (relu).
+SYMMETRIES = ("none", "odd", "odd_constant", "even", "even_linear",
+              "even_linear_positive_scaling")
+#: classes in which :math:`(w, a)` and :math:`(-w, -a)` are the same neuron (up to a constant)
+ODD_CLASSES = ("odd", "odd_constant")
+#: classes whose reflection leaves a linear term (the "covert linear path")
+LINEAR_CLASSES = ("even_linear", "even_linear_positive_scaling")
 
 _SQRT2 = math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -62,7 +83,10 @@ class Activation:
     Subclasses implement :meth:`_fused`. A user-defined activation is built from three
     vectorised callables::
 
-        Activation(f, df, d2f, name="mine")
+        Activation(f, df, d2f, name="mine", symmetry="odd")
+
+    Every fact about an activation is declared on it, in one place: the built-ins set the
+    class attributes below (see the README, "Adding an activation").
 
     Attributes
     ----------
@@ -71,12 +95,32 @@ class Activation:
     d1_const, d2_const : float or None
         When the first (second) derivative is a constant, its value. The engine fills
         such buffers once and never recomputes them.
+    aliases : tuple of str
+        Other names in layer specs.
+    symmetry : str
+        The symmetry class (:data:`SYMMETRIES`), read by :func:`symmetry`.
+    kink : float
+        The jump of :math:`f'` at 0 (relu 1, selu :math:`\lambda(1-\alpha)`; 0 otherwise).
+    c_kernel : str or None
+        Name of its compiled kernel in ``_kernels/activations.c``, looked up by name.
+    closed_form : bool
+        Gaussian expectations in closed form (:mod:`mlpgradientflow.gaussian.closed_forms`).
     """
 
     name: str = "custom"
     d1_const: float | None = None
     d2_const: float | None = None
-    #: id of the compiled kernel (None: NumPy only)
+    #: other names of a built-in activation in layer specs
+    aliases: tuple[str, ...] = ()
+    #: the function-preserving reflection of a neuron (:data:`SYMMETRIES`)
+    symmetry: str = "none"
+    #: the jump of f' at 0 (relu, selu; 0 for a continuous derivative)
+    kink: float = 0.0
+    #: name of the compiled kernel in ``_kernels/activations.c`` (None: NumPy only)
+    c_kernel: str | None = None
+    #: Gaussian expectations in closed form (:mod:`mlpgradientflow.gaussian.closed_forms`)
+    closed_form: bool = False
+    #: id of the compiled kernel, looked up by ``c_kernel`` (None: NumPy only)
     c_kind: int | None = None
 
     def __init__(
@@ -85,6 +129,7 @@ class Activation:
         df: Callable[[np.ndarray], np.ndarray] | None = None,
         d2f: Callable[[np.ndarray], np.ndarray] | None = None,
         name: str = "custom",
+        symmetry: str = "none",
     ) -> None:
         if type(self) is Activation:
             for arg, fn in (("f", f), ("df", df), ("d2f", d2f)):
@@ -99,8 +144,11 @@ class Activation:
                     f"Activation: argument `name`={name!r} is the name of a built-in activation "
                     "(saved results would load as the built-in one); choose another name"
                 )
+        if symmetry not in SYMMETRIES:
+            raise ValueError(f"Activation: argument `symmetry` must be one of {SYMMETRIES}, "
+                             f"got {symmetry!r}")
         self._f, self._df, self._d2f = f, df, d2f
-        self.name = name
+        self.name, self.symmetry = name, symmetry
 
     # -- the kernel -------------------------------------------------------------------
     def _fused(self, x, y, d1, d2, s1, s2) -> None:
@@ -228,6 +276,7 @@ def _softplus_value(x, y, e, t):
 
 class _Identity(Activation):
     name, d1_const, d2_const = "identity", 1.0, 0.0
+    aliases, symmetry = ("linear",), "odd"
 
     def __init__(self):
         pass
@@ -238,6 +287,7 @@ class _Identity(Activation):
 
 class _ReLU(Activation):
     name, d2_const = "relu", 0.0
+    symmetry, kink, c_kernel, closed_form = "even_linear_positive_scaling", 1.0, "relu", True
 
     def __init__(self):
         pass
@@ -250,6 +300,7 @@ class _ReLU(Activation):
 
 class _Softplus(Activation):
     name = "softplus"
+    symmetry, c_kernel = "even_linear", "softplus"
 
     def __init__(self):
         pass
@@ -263,6 +314,7 @@ class _Softplus(Activation):
 
 class _Sigmoid(Activation):
     name = "sigmoid"
+    symmetry, c_kernel = "odd_constant", "sigmoid"
 
     def __init__(self):
         pass
@@ -273,6 +325,7 @@ class _Sigmoid(Activation):
 
 class _Tanh(Activation):
     name = "tanh"
+    aliases, symmetry, c_kernel = ("tanh_fast",), "odd", "tanh"
 
     def __init__(self):
         pass
@@ -293,6 +346,7 @@ class _G(Activation):
     r"""g(x) = sigma(4x) + softplus(x), the activation of Expand-and-Cluster."""
 
     name = "g"
+    c_kernel = "g"
 
     def __init__(self):
         pass
@@ -323,6 +377,7 @@ class _G(Activation):
 
 class _GELU(Activation):
     name = "gelu"
+    symmetry, c_kernel = "even_linear", "gelu"
 
     def __init__(self):
         pass
@@ -348,6 +403,7 @@ class _GELU(Activation):
 
 class _SiLU(Activation):
     name = "silu"
+    symmetry, c_kernel = "even_linear", "silu"
 
     def __init__(self):
         pass
@@ -372,6 +428,7 @@ class _SiLU(Activation):
 
 class _SELU(Activation):
     name = "selu"
+    kink, c_kernel = _SELU_LAMBDA * (1.0 - _SELU_ALPHA), "selu"
 
     def __init__(self):
         pass
@@ -394,6 +451,7 @@ class _SELU(Activation):
 
 class _Square(Activation):
     name, d2_const = "square", 1.0
+    symmetry, c_kernel = "even", "square"
 
     def __init__(self):
         pass
@@ -407,6 +465,7 @@ class _Square(Activation):
 
 class _Cube(Activation):
     name = "cube"
+    symmetry, c_kernel = "odd", "cube"
 
     def __init__(self):
         pass
@@ -422,6 +481,7 @@ class _Cube(Activation):
 
 class _Exp(Activation):
     name = "exp"
+    c_kernel = "exp"
 
     def __init__(self):
         pass
@@ -438,6 +498,7 @@ class _Sigmoid2(Activation):
     r"""erf(x / sqrt 2) = 2 Phi(x) - 1: the activation with closed-form Gaussian integrals."""
 
     name = "sigmoid2"
+    aliases, symmetry, c_kernel, closed_form = ("erf",), "odd", "sigmoid2", True
 
     def __init__(self):
         pass
@@ -459,6 +520,7 @@ class _Sigmoid2(Activation):
 
 class _NormalCDF(Activation):
     name = "normal_cdf"
+    symmetry, c_kernel, closed_form = "odd_constant", "normal_cdf", True
 
     def __init__(self):
         pass
@@ -532,6 +594,10 @@ class Poly(Activation):
         self._d = (c, d1, d2)
         self.d1_const = d1[0] if len(d1) == 1 else None
         self.d2_const = d2[0] if len(d2) == 1 else None
+        if not any(c[1::2]):
+            self.symmetry = "even"
+        elif not any(c[0::2]):
+            self.symmetry = "odd"
 
     @staticmethod
     def _horner(c, x, out):
@@ -557,7 +623,9 @@ class Poly(Activation):
 
 def _registry(*acts: Activation) -> dict[str, Activation]:
     for a in acts:
-        a.c_kind = _kernels.KINDS.get(a.name)
+        if a.symmetry not in SYMMETRIES:
+            raise ValueError(f"{a.name}: unknown symmetry {a.symmetry!r}")
+        a.c_kind = _kernels.kind(a.c_kernel)
     return {a.name: a for a in acts}
 
 
@@ -583,9 +651,23 @@ ACTIVATIONS: dict[str, Activation] = _registry(
     _NormalCDF(),
     _Softmax(),
 )
-_ALIASES = {"tanh_fast": "tanh", "erf": "sigmoid2", "linear": "identity"}
+_ALIASES = {alias: a.name for a in ACTIVATIONS.values() for alias in a.aliases}
 for _act in ACTIVATIONS.values():
     type(_act).__reduce__ = _builtin_reduce
+
+
+def symmetry(act: str | Activation) -> str:
+    """The symmetry class of an activation (:data:`SYMMETRIES`): the one place that says
+    whether an activation is odd, even, ... for alignment, channels, canonical forms and
+    slices.
+
+    >>> symmetry("tanh"), symmetry("erf"), symmetry("relu"), symmetry("g")
+    ('odd', 'odd', 'even_linear_positive_scaling', 'none')
+    >>> from mlpgradientflow import Poly
+    >>> symmetry(Poly(0.0, 1.0, 0.0, 2.0)), symmetry(Poly(1.0, 0.0, 3.0))
+    ('odd', 'even')
+    """
+    return get_activation(act, "activation").symmetry
 
 
 def get_activation(act: str | Activation, name: str = "act") -> Activation:

@@ -60,18 +60,18 @@ def softmax_rows(h: np.ndarray, out: np.ndarray, logp: np.ndarray | None = None)
     np.exp(logp, out=out)
 
 
-def output_step(net, ws, n: int, t: np.ndarray, w: np.ndarray | None, order: int) -> float:
+def output_step(layout, ws, n: int, t: np.ndarray, w: np.ndarray | None, order: int) -> float:
     """Weighted loss sum of a chunk; writes dl/dh into ``ws.delta[-1]`` and, for
     ``order == 2``, what the second derivative d^2 l/dh^2 needs into ``ws.e2``
     (MSE: its diagonal; NLL: the per-sample scale w c).
     """
-    if net.loss_type == "nll":
-        return _nll_step(net, ws, n, t, w, order)
-    return _mse_step(net, ws, n, t, w, order)
+    if layout.loss_type == "nll":
+        return _nll_step(layout, ws, n, t, w, order)
+    return _mse_step(layout, ws, n, t, w, order)
 
 
-def _mse_step(net, ws, n, t, w, order) -> float:
-    lay = net.layers[-1]
+def _mse_step(layout, ws, n, t, w, order) -> float:
+    lay = layout.layers[-1]
     y = ws.y[-1][:n]
     e = ws.e[:n]
     np.subtract(y, t, out=e)
@@ -104,7 +104,7 @@ def _mse_step(net, ws, n, t, w, order) -> float:
     return total
 
 
-def _nll_step(net, ws, n, t, w, order) -> float:
+def _nll_step(layout, ws, n, t, w, order) -> float:
     h = ws.h[-1][:n]
     a = ws.y[-1][:n]
     logp = ws.e[:n]
@@ -141,15 +141,15 @@ def _nll_step(net, ws, n, t, w, order) -> float:
     return total
 
 
-def gauss_newton_factor(net, ws, n: int) -> np.ndarray:
+def gauss_newton_factor(layout, ws, n: int) -> np.ndarray:
     """Rows C with :math:`\\partial^2\\ell/\\partial h^2 = C_+^\\top C_+ - C_-^\\top C_-` per
     sample, shape (r, n, Dout): rows ``[:ws.r_pos]`` enter with +, the rest with -.
 
     Needs :func:`output_step` at order 2 on the same chunk.
     """
-    dout = net.dout
-    key = ("V", len(net.layers) - 1)
-    if net.loss_type == "nll":  # V[j, s, o] = sqrt(w c a_j) (delta_jo - a_o)
+    dout = layout.dout
+    key = ("V", len(layout.layers) - 1)
+    if layout.loss_type == "nll":  # V[j, s, o] = sqrt(w c a_j) (delta_jo - a_o)
         a = ws.y[-1][:n]
         V = ws.buffer(key, (dout, n, dout))
         root = np.sqrt(a * ws.e2[:n, :1])
@@ -174,9 +174,9 @@ def gauss_newton_factor(net, ws, n: int) -> np.ndarray:
     return V
 
 
-def curvature_apply(net, ws, n: int, dh: np.ndarray, out: np.ndarray) -> None:
+def curvature_apply(layout, ws, n: int, dh: np.ndarray, out: np.ndarray) -> None:
     """``out = (d^2 l / dh^2) dh`` per sample (rows), after :func:`output_step` at order 2."""
-    if net.loss_type == "nll":
+    if layout.loss_type == "nll":
         a = ws.y[-1][:n]
         np.multiply(a, dh, out=out)
         out -= a * out.sum(axis=1, keepdims=True)
@@ -188,13 +188,13 @@ def curvature_apply(net, ws, n: int, dh: np.ndarray, out: np.ndarray) -> None:
 class Regularizer:
     """The barrier and merge penalty of a call, added to loss, gradient and Hessian."""
 
-    def __init__(self, net, maxnorm: float, merge) -> None:
+    def __init__(self, layout, maxnorm: float, merge) -> None:
         self.maxnorm = float(maxnorm)
         self.merge = merge
         self.slices = None
         if merge is not None:
             layer, (i, j), self.lam = merge
-            m, o = net.shapes[layer][1], net.offsets[layer]
+            m, o = layout.shapes[layer][1], layout.offsets[layer]
             self.slices = (slice(o + i * m, o + (i + 1) * m), slice(o + j * m, o + (j + 1) * m))
 
     @property
@@ -245,10 +245,10 @@ class Regularizer:
             hv[sj] -= d
 
 
-def make_regularizer(net, maxnorm, merge) -> Regularizer:
-    """Validate ``maxnorm`` and ``merge`` against ``net`` (errors name the argument)."""
+def make_regularizer(layout, maxnorm, merge) -> Regularizer:
+    """Validate ``maxnorm`` and ``merge`` against ``layout`` (errors name the argument)."""
     if merge is None and maxnorm == math.inf:
-        return Regularizer(net, math.inf, None)
+        return Regularizer(layout, math.inf, None)
     try:
         if isinstance(maxnorm, bool | np.bool_ | str):
             raise TypeError
@@ -265,10 +265,10 @@ def make_regularizer(net, maxnorm, merge) -> Regularizer:
                 "argument `merge` must be (layer, (i, j), strength), 0-based, got "
                 f"{merge!r}"
             ) from err
-        nl = len(net.shapes)
+        nl = len(layout.shapes)
         if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 0 <= layer < nl:
             raise ValueError(f"argument `merge`: layer must be in 0..{nl - 1}, got {layer!r}")
-        k = net.shapes[layer][0]
+        k = layout.shapes[layer][0]
         for v in (i, j):
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 0 <= v < k:
                 raise ValueError(
@@ -281,4 +281,4 @@ def make_regularizer(net, maxnorm, merge) -> Regularizer:
             raise ValueError(f"argument `merge`: strength must be a finite number, got {lam!r}")
         lam = float(lam)
         merge = (int(layer), (int(i), int(j)), lam)
-    return Regularizer(net, maxnorm, merge)
+    return Regularizer(layout, maxnorm, merge)

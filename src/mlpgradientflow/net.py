@@ -1,4 +1,7 @@
-r"""Networks bound to data: layer specs, the flat parameter layout, initialisation.
+r"""Networks bound to data: a :class:`~mlpgradientflow.layout.Layout` (the layers and the flat
+parameter layout), a :class:`~mlpgradientflow.dataset.Dataset` (inputs, targets, sample
+weights) and the derivative :class:`~mlpgradientflow.derivatives.engine.Engine` that
+evaluates the one on the other.
 
 A network with layers :math:`l = 1..L` computes, for a sample :math:`x` (a row of the
 input),
@@ -32,85 +35,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_params, as_rng, check_model, finite_array
-from .activations import (
-    Activation,
-    activation_groups,
-    normalize_layer_activation,
-)
+from ._validation import check_model, finite_array
+from .activations import Activation
+from .dataset import Dataset
+from .derivatives.engine import Engine
+from .layout import Layer, Layout, layer_list, parse_layers
 
 __all__ = ["Layer", "Net", "TeacherNet", "params", "params2dict", "parse_layers"]
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One dense layer: ``width`` neurons, their activation(s), with or without bias."""
-
-    width: int
-    activation: Activation | tuple[Activation, ...]
-    bias: bool
-
-    @property
-    def groups(self) -> tuple[tuple[Activation, int, int], ...]:
-        """Contiguous runs ``(activation, lo, hi)`` of identical activations."""
-        return activation_groups(self.activation, self.width)
-
-    @property
-    def activation_name(self) -> str | list[str]:
-        if isinstance(self.activation, tuple):
-            return [a.name for a in self.activation]
-        return self.activation.name
-
-    def spec(self) -> tuple:
-        """The layer as ``(width, activation, bias)`` with activation objects."""
-        return (self.width, self.activation, self.bias)
-
-
-def parse_layers(layers, *, dout: int | None = None) -> tuple[Layer, ...]:
-    """Check a layer spec ``[(width, activation, bias), ...]`` and resolve activations.
-
-    ``width=None`` on the last layer is replaced by ``dout`` (inferred from the target).
-    """
-    layers = _layer_list(layers)
-    out = []
-    nl = len(layers)
-    for i, spec in enumerate(layers):
-        if isinstance(spec, Layer):
-            spec = spec.spec()
-        if not isinstance(spec, Sequence) or len(spec) != 3:
-            raise TypeError(f"layers[{i}] must be a tuple (width, activation, bias), got {spec!r}")
-        width, act, bias = spec
-        last = i == nl - 1
-        if width is None:
-            if not last:
-                raise ValueError(f"layers[{i}]: width None is allowed on the last layer only")
-            if dout is None:
-                raise ValueError(
-                    f"layers[{i}]: width None needs a target to infer the output width from"
-                )
-            width = dout
-        if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
-            raise ValueError(f"layers[{i}]: width must be a positive integer, got {width!r}")
-        if not isinstance(bias, bool | np.bool_):
-            raise TypeError(f"layers[{i}]: bias must be True or False, got {bias!r}")
-        act = normalize_layer_activation(act, int(width), layer=i, is_output=last)
-        out.append(Layer(int(width), act, bool(bias)))
-    return tuple(out)
-
-
-def _layer_list(layers) -> Sequence:
-    if isinstance(layers, Layer):
-        return [layers]
-    if not isinstance(layers, Sequence) or isinstance(layers, str) or len(layers) == 0:
-        raise TypeError(
-            "argument `layers` must be a non-empty sequence of (width, activation, bias), "
-            f"got {layers!r}"
-        )
-    return layers
 
 
 class Net:
@@ -144,6 +78,11 @@ class Net:
     :math:`\ell_n = -\sum_o t_{no} \log a_{L,no}`. ``Net(net, input=..., target=...)``
     rebinds data: what is not given is kept, except that new input drops the old target
     and weights (they belong to the old samples).
+
+    A Net is three parts: ``net.layout`` (:class:`~mlpgradientflow.layout.Layout`),
+    ``net.data`` (:class:`~mlpgradientflow.dataset.Dataset`, None without data) and a private
+    derivative engine. :meth:`with_layout`, :meth:`with_data` and :meth:`batch` make new
+    nets from them (keeping the sample weights); a batch shares its parent's engine.
     """
 
     def __init__(
@@ -164,143 +103,60 @@ class Net:
                 weights = old.weights if weights is None else weights
             din = old.din if din is None else din
             loss = old.loss_type if loss is None else loss
-            layers = [(lay.width, lay.activation, lay.bias) for lay in old.layers]
-        self._bind(layers, input, target, weights, din, loss)
-        self._workspaces: dict = {}
-
-    # Caches hold workspaces and, for the compiled kernels, raw memory addresses: never
-    # pickle them (a process that unpickles a net builds its own).
-    _CACHES = ("_workspaces", "_small_plan", "_hessian_index")
-
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in self._CACHES}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._workspaces = {}
-
-    # -- construction -------------------------------------------------------------------
-    def _bind(self, layers, input, target, weights, din, loss) -> None:
-        if input is not None:
-            X = finite_array("input", input, ndim=2)
-            if X.shape[0] == 0 or X.shape[1] == 0:
-                raise ValueError(
-                    f"argument `input` must have at least one sample (row) and one column, "
-                    f"got shape {X.shape}"
-                )
-            dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
-            X = np.ascontiguousarray(X, dtype=dtype).copy()
-            if din is not None and din != X.shape[1]:
-                raise ValueError(f"argument `din`={din} but `input` has {X.shape[1]} columns")
-            din = X.shape[1]
-        else:
-            X, dtype = None, np.dtype(np.float64)
+            layers = [lay.spec() for lay in old.layers]
+        layers = layer_list(layers)
+        loss_type = _loss_type(layers[-1], loss)
+        if input is None:
             if target is not None or weights is not None:
                 raise ValueError("arguments `target`/`weights` need an `input` to go with")
             if din is None:
                 raise ValueError("argument `din` is required when no `input` is given")
+            data = None
+        else:
+            data = Dataset(input, target, weights, loss=loss_type)
+            if din is not None and din != data.din:
+                raise ValueError(f"argument `din`={din} but `input` has {data.din} columns")
+            din = data.din
         if isinstance(din, bool) or not isinstance(din, int | np.integer) or din < 1:
             raise ValueError(f"argument `din` must be a positive integer, got {din!r}")
-        self.din, self.dtype, self._input = int(din), dtype, X
-
-        layers = _layer_list(layers)
+        dout = None if data is None else data.dout
         last = layers[-1]
-        if isinstance(last, Sequence) and not isinstance(last, str) and len(last) == 3:
-            last_act = last[1]
-        else:
-            last_act = getattr(last, "activation", None)  # a Layer, or checked below
-        is_softmax = _is_softmax(last_act)
-        if loss is not None and loss not in ("mse", "nll"):
-            raise ValueError(f"argument `loss` must be 'mse' or 'nll', got {loss!r}")
-        if loss == "mse" and is_softmax:
-            raise ValueError(
-                "argument `loss`='mse' with a softmax output: the softmax output needs the "
-                "NLL loss (chosen automatically); use an identity output layer for MSE"
-            )
-        if loss == "nll" and not is_softmax:
-            raise ValueError("argument `loss`='nll' needs a softmax output layer")
-        self.loss_type = "nll" if is_softmax else "mse"
+        if loss_type == "nll" and isinstance(last, Sequence) and last[0] is not None:
+            dout = last[0]  # a given softmax width wins over the labels seen
+        self._assemble(Layout.from_spec(layers, int(din), dout=dout), data)
 
-        t, dout = self._check_target(target, X, is_softmax, last)
-        self.layers = parse_layers(layers, dout=dout)
-        self.dout = self.layers[-1].width
-        if t is not None and self.loss_type == "mse" and t.shape[1] != self.dout:
-            raise ValueError(
-                f"argument `target` has {t.shape[1]} columns but the output layer has "
-                f"{self.dout} neurons"
-            )
-        if t is not None and self.loss_type == "nll":
-            if t.ndim == 1 and (t.min() < 0 or t.max() >= self.dout):
-                raise ValueError(
-                    f"argument `target`: class labels must lie in 0..{self.dout - 1}, "
-                    f"got range {t.min()}..{t.max()}"
-                )
-            if t.ndim == 2 and t.shape[1] != self.dout:
-                raise ValueError(
-                    f"argument `target` has {t.shape[1]} columns but the softmax output has "
-                    f"{self.dout} classes"
-                )
-        self._target = t
-        self._weights = None
-        if weights is not None:
-            w = finite_array("weights", weights, ndim=1)
-            if X is None or w.shape[0] != X.shape[0]:
-                raise ValueError(
-                    f"argument `weights` must have shape ({X.shape[0]},), got {w.shape}"
-                )
-            if (w < 0).any():
-                raise ValueError("argument `weights` must be non-negative")
-            if not w.any():
-                raise ValueError("argument `weights` are all zero: the loss would be 0 everywhere")
-            self._weights = np.ascontiguousarray(w, dtype=dtype).copy()
+    def _assemble(self, layout: Layout, data: Dataset | None, engine: Engine | None = None) -> None:
+        if data is not None:
+            data.check_width(layout.dout)
+        self.layout, self.data = layout, data
+        self.dtype = np.dtype(np.float64) if data is None else data.dtype
+        self._engine = engine if engine is not None else Engine(layout, self.dtype)
 
-        shapes, offsets, k_prev, off = [], [], self.din, 0
-        for lay in self.layers:
-            shapes.append((lay.width, k_prev + int(lay.bias)))
-            offsets.append(off)
-            off += lay.width * (k_prev + int(lay.bias))
-            k_prev = lay.width
-        self.shapes: tuple[tuple[int, int], ...] = tuple(shapes)
-        self.offsets: tuple[int, ...] = tuple(offsets)
-        self.nparams: int = off
+    @classmethod
+    def _from_parts(cls, layout: Layout, data: Dataset | None, engine: Engine | None = None) -> Net:
+        net = cls.__new__(cls)
+        net._assemble(layout, data, engine)  # noqa: SLF001 (own class)
+        return net
 
-    def _check_target(self, target, X, is_softmax, last):
-        if target is None:
-            return None, None
-        if is_softmax:
-            arr = np.asarray(target)
-            if arr.ndim == 1:
-                if arr.dtype.kind not in "iu":
-                    raise TypeError(
-                        "argument `target`: a softmax output needs integer class labels (N,) "
-                        f"or probabilities (N, Dout), got a 1-D array of dtype {arr.dtype}"
-                    )
-                t = finite_array("target", arr, ndim=1).astype(np.intp)
-                dout = int(t.max()) + 1 if t.size else None
-            else:
-                t = finite_array("target", arr, ndim=2).astype(self.dtype)
-                if (t < 0).any():
-                    raise ValueError("argument `target`: probabilities must be non-negative")
-                dout = t.shape[1]
-        else:
-            t = finite_array("target", target, ndim=(1, 2))
-            t = np.ascontiguousarray(t.reshape(t.shape[0], -1), dtype=self.dtype).copy()
-            dout = t.shape[1]
-        if t.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"argument `target` has {t.shape[0]} samples but `input` has {X.shape[0]}"
-            )
-        if isinstance(last, Sequence) and last[0] is not None and is_softmax:
-            dout = last[0]
-        return t, dout
+    # the engine holds scratch memory and raw addresses: it never travels (see Engine)
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_engine"}
 
-    def with_layers(self, layers) -> Net:
-        """A net with new ``layers`` bound to the same data: input, target, sample weights.
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._engine = Engine(self.layout, self.dtype)
 
-        The way to rebuild a net for a new architecture (neuron surgery, pruning,
-        embeddings): building ``Net(layers, input=net.input, target=net.target)`` by hand
-        drops the sample weights. The ``quadrature_error`` of a
-        :func:`~mlpgradientflow.gauss_hermite_net` (a property of its target) is kept.
+    def __copy__(self) -> Net:  # a copy gets its own scratch (threads must not share it)
+        new = Net._from_parts(self.layout, self.data)
+        new.__dict__.update({k: v for k, v in self.__dict__.items()
+                             if k not in ("layout", "data", "dtype", "_engine")})
+        return new
+
+    # -- new nets from this one -------------------------------------------------------------
+    def with_layout(self, layout) -> Net:
+        """A net with another layout (a :class:`~mlpgradientflow.layout.Layout` or a layer
+        spec) bound to the same data, sample weights included; the ``quadrature_error`` of
+        a :func:`~mlpgradientflow.gauss_hermite_net` is kept.
 
         Examples
         --------
@@ -309,72 +165,86 @@ class Net:
         >>> X = np.random.default_rng(0).standard_normal((10, 2))
         >>> net = mgf.Net([(3, "tanh", True), (1, "identity", True)], input=X,
         ...               target=X[:, :1], weights=np.arange(10.0))
-        >>> wide = net.with_layers([(5, "tanh", True), (1, "identity", True)])
+        >>> wide = net.with_layout(net.layout.with_layer(0, (5, "tanh", True)))
         >>> wide.layers[0].width, bool(np.array_equal(wide.weights, net.weights))
         (5, True)
         """
-        new = Net(layers, input=self._input, target=self._target, weights=self._weights,
-                  din=self.din)
+        if not isinstance(layout, Layout):
+            layout = Layout.from_spec(layout, self.din, dout=self.dout)
+        if layout.din != self.din:
+            raise ValueError(f"argument `layout` has input dimension {layout.din}, the data "
+                             f"{self.din}")
+        new = Net._from_parts(layout, self.data)
         if hasattr(self, "quadrature_error"):
             new.quadrature_error = self.quadrature_error
         return new
+
+    def with_layers(self, layers) -> Net:
+        """:meth:`with_layout` for a layer spec: new ``layers``, the same data and weights."""
+        return self.with_layout(layers)
+
+    def with_data(self, input=None, target=None, weights=None) -> Net:
+        """The same layout bound to other data (what is not given is kept, except that new
+        input drops the old target and weights)."""
+        if self.data is None:
+            return Net(self.layers, input=input, target=target, weights=weights, din=self.din)
+        return Net._from_parts(self.layout, self.data.replace(input=input, target=target,
+                                                              weights=weights))
+
+    def batch(self, idx) -> Net:
+        """The net on the samples ``idx`` only (a minibatch): rows copied, weights kept,
+        the engine (its workspaces) shared with this net."""
+        if self.data is None:
+            raise ValueError("no data bound to this net: nothing to take a batch of")
+        return Net._from_parts(self.layout, self.data.subset(idx), self._engine)
+
+    # -- layout -------------------------------------------------------------------------
+    layers = property(lambda self: self.layout.layers, doc="The layers (tuple of Layer).")
+    din = property(lambda self: self.layout.din, doc="Input dimension.")
+    dout = property(lambda self: self.layout.dout, doc="Output width.")
+    shapes = property(lambda self: self.layout.shapes, doc="Shapes of the M_l.")
+    offsets = property(lambda self: self.layout.offsets, doc="Offsets of the M_l in p.")
+    nparams = property(lambda self: self.layout.nparams, doc="Number of parameters P.")
+    loss_type = property(lambda self: self.layout.loss_type, doc='"mse" or "nll".')
+    layerspec = property(lambda self: self.layout.layerspec,
+                         doc="The layers as (width, activation name(s), bias), for results.")
 
     # -- data ---------------------------------------------------------------------------
     @property
     def input(self) -> np.ndarray | None:
         """The bound input, shape (N, Din) (read-only view)."""
-        return None if self._input is None else _readonly(self._input)
+        return None if self.data is None else self.data.input
 
     @property
     def target(self) -> np.ndarray | None:
         """The bound target (read-only view): (N, Dout), or labels (N,) for softmax."""
-        return None if self._target is None else _readonly(self._target)
+        return None if self.data is None else self.data.target
 
     @property
     def weights(self) -> np.ndarray | None:
         """Per-sample weights (N,), or None (read-only view)."""
-        return None if self._weights is None else _readonly(self._weights)
+        return None if self.data is None else self.data.weights
 
     @property
     def n_samples(self) -> int:
         """Number of bound samples N (0 when no data is bound)."""
-        return 0 if self._input is None else self._input.shape[0]
+        return 0 if self.data is None else self.data.n_samples
 
     # -- parameters -----------------------------------------------------------------------
     def unflatten(self, p: np.ndarray) -> list[np.ndarray]:
         """Views :math:`M_l = [W_l | b_l]` of shape ``(k_l, k_{l-1} + bias_l)`` into ``p``."""
-        p = as_params(p, self.nparams, p.dtype if isinstance(p, np.ndarray) else self.dtype)
-        return [
-            p[o : o + k * n].reshape(k, n) for (k, n), o in zip(self.shapes, self.offsets)
-        ]
+        if not isinstance(p, np.ndarray):
+            p = np.asarray(p, dtype=self.dtype)
+        return self.layout.unflatten(p)
 
     def random_params(self, rng=None, init: str = "glorot_normal") -> np.ndarray:
-        r"""Random parameters: Glorot weights, zero biases.
-
-        ``glorot_normal``: :math:`W \sim \mathcal N(0, 2/(k_{l-1} + k_l))`;
-        ``glorot_uniform``: :math:`W \sim U(\pm\sqrt{6/(k_{l-1} + k_l)})`. ``rng`` is an
-        int seed or a ``numpy.random.Generator``; a seed gives the same parameters on
-        every platform.
-        """
-        if init not in ("glorot_normal", "glorot_uniform"):
-            raise ValueError(
-                f"argument `init` must be 'glorot_normal' or 'glorot_uniform', got {init!r}"
-            )
-        rng = as_rng(rng)
-        p = np.zeros(self.nparams)
-        for lay, M in zip(self.layers, self.unflatten(p)):
-            fan_in, fan_out = M.shape[1] - int(lay.bias), M.shape[0]
-            if init == "glorot_normal":
-                W = rng.standard_normal((fan_out, fan_in)) * math.sqrt(2.0 / (fan_in + fan_out))
-            else:
-                lim = math.sqrt(6.0 / (fan_in + fan_out))
-                W = rng.uniform(-lim, lim, size=(fan_out, fan_in))
-            M[:, :fan_in] = W
-        return p.astype(self.dtype, copy=False)
+        r"""Random parameters: Glorot weights, zero biases (see
+        :meth:`Layout.random_params <mlpgradientflow.layout.Layout.random_params>`)."""
+        return self.layout.random_params(rng, init, self.dtype)
 
     def check_params(self, p, name: str = "p") -> np.ndarray:
         """``p`` as a finite flat vector of length ``nparams`` in the net's dtype."""
-        return as_params(p, self.nparams, self.dtype, name)
+        return self.layout.check_params(p, self.dtype, name)
 
     # -- evaluation ----------------------------------------------------------------------
     def __call__(self, p, input=None) -> np.ndarray:
@@ -382,13 +252,11 @@ class Net:
 
         Softmax outputs are probabilities.
         """
-        from .derivatives.engine import forward_output
-
         p = self.check_params(p)
         if input is None:
-            if self._input is None:
+            if self.data is None:
                 raise ValueError("no input is bound to this net; pass `input`")
-            X = self._input
+            X = self.data.arrays()[0]
         else:
             X = finite_array("input", input, ndim=2)
             if X.shape[1] != self.din:
@@ -396,15 +264,11 @@ class Net:
                     f"argument `input` must have {self.din} columns (Din), got shape {X.shape}"
                 )
             X = np.ascontiguousarray(X, dtype=self.dtype)
-        return forward_output(self, p, X)
+        return self._engine.forward(p, X)
 
     def _derivs(self, p, order, maxnorm, merge, grad_out=None, hess_out=None, names=None):
-        from .derivatives.engine import evaluate
-
-        return evaluate(
-            self, self.check_params(p), order, maxnorm, merge, grad_out, hess_out,
-            names or ("grad_out", "hess_out"),
-        )
+        return self._engine.evaluate(self.data, self.check_params(p), order, maxnorm, merge,
+                                     grad_out, hess_out, names or ("grad_out", "hess_out"))
 
     def loss(self, p, *, maxnorm: float = math.inf, merge=None) -> float:
         """Mean loss at ``p`` (plus the barrier and merge penalty when given)."""
@@ -426,11 +290,9 @@ class Net:
     def hvp(self, p, v, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
         """Exact Hessian-vector product :math:`\\nabla^2 L(p)\\, v` (about two gradients'
         cost, no P x P matrix): for large nets, Krylov solvers and Lanczos spectra."""
-        from .derivatives.engine import hessian_vector_product
-
         p = self.check_params(p)
         v = self.check_params(v, name="v")
-        return hessian_vector_product(self, p, v, maxnorm, merge, out)
+        return self._engine.hvp(self.data, p, v, maxnorm, merge, out)
 
     def fg(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None):
         """``(loss, gradient)`` from one pass over the data."""
@@ -441,13 +303,8 @@ class Net:
         return self._derivs(p, 2, maxnorm, merge, grad_out, hess_out)
 
     # -- description ------------------------------------------------------------------------
-    @property
-    def layerspec(self) -> list[tuple]:
-        """The layers as ``(width, activation name(s), bias)``, for saving results."""
-        return [(lay.width, lay.activation_name, lay.bias) for lay in self.layers]
-
     def __repr__(self) -> str:
-        n = f", N={self.n_samples}" if self._input is not None else ""
+        n = f", N={self.n_samples}" if self.data is not None else ""
         lines = [
             f"Net({self.nparams} parameters, {self.dtype}, Din={self.din}{n}, "
             f"loss={self.loss_type})"
@@ -463,16 +320,29 @@ class Net:
         return "\n".join(lines)
 
 
+def _loss_type(last, loss) -> str:
+    """The loss of an output layer entry: NLL for softmax, MSE otherwise (``loss`` checked)."""
+    if isinstance(last, Sequence) and not isinstance(last, str) and len(last) == 3:
+        last_act = last[1]
+    else:
+        last_act = getattr(last, "activation", None)  # a Layer, or checked later
+    is_softmax = _is_softmax(last_act)
+    if loss is not None and loss not in ("mse", "nll"):
+        raise ValueError(f"argument `loss` must be 'mse' or 'nll', got {loss!r}")
+    if loss == "mse" and is_softmax:
+        raise ValueError(
+            "argument `loss`='mse' with a softmax output: the softmax output needs the "
+            "NLL loss (chosen automatically); use an identity output layer for MSE"
+        )
+    if loss == "nll" and not is_softmax:
+        raise ValueError("argument `loss`='nll' needs a softmax output layer")
+    return "nll" if is_softmax else "mse"
+
+
 def _is_softmax(act) -> bool:
     return (isinstance(act, str) and act == "softmax") or (
         isinstance(act, Activation) and act.name == "softmax"
     )
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    v = a.view()
-    v.flags.writeable = False
-    return v
 
 
 class TeacherNet:

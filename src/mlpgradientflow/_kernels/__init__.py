@@ -15,27 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["available", "activation", "activation_at", "address", "mse_fg", "outer_rows", "KINDS"]
-
-#: activation name -> kernel id (activations.c)
-KINDS = {
-    name: i
-    for i, name in enumerate(
-        ["relu", "softplus", "sigmoid", "tanh", "g", "gelu", "silu", "selu", "square", "cube",
-         "exp", "sigmoid2", "normal_cdf"],
-        start=1,
-    )
-}
-
+__all__ = ["available", "activation", "activation_at", "address", "kind", "mse_fg", "outer_rows"]
 
 def _load():
     if os.environ.get("MLPGRADIENTFLOW_NO_C", "").strip() not in ("", "0"):
-        return None, None, None
+        return None, None, None, None
     path = Path(__file__).with_name("_activations.so")
     try:
         lib = ctypes.CDLL(str(path))
     except OSError:
-        return None, None, None
+        return None, None, None, None
     act = lib.mgf_activation
     act.restype = ctypes.c_int
     act.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_long, ctypes.c_long] + [ctypes.c_void_p] * 4
@@ -46,11 +35,24 @@ def _load():
     outer.restype = None
     L, P = ctypes.c_long, ctypes.c_void_p
     outer.argtypes = [L, L, L, P, L, P, L, P, L]
-    return act, fg, outer
+    kind = getattr(lib, "mgf_kind", None)  # a library built before the table had none
+    if kind is None:
+        return None, None, None, None
+    kind.restype, kind.argtypes = ctypes.c_int, [ctypes.c_char_p]
+    return act, fg, outer, kind
 
 
-_fn, _fg, _outer = _load()
+_fn, _fg, _outer, _kind = _load()
 available: bool = _fn is not None
+
+
+def kind(name: str | None) -> int | None:
+    """The compiled kernel's id for an activation's ``c_kernel`` name (None: no such kernel,
+    or no compiled library)."""
+    if name is None or _kind is None:
+        return None
+    k = _kind(name.encode())
+    return k or None
 
 
 def address(a: np.ndarray | None) -> int | None:

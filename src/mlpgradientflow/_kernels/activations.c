@@ -8,6 +8,7 @@
  * target_clones gives an AVX2 version and a baseline one, picked at load time by the CPU's
  * features.
  */
+#include <string.h>
 #include <math.h>
 #include <stddef.h>
 
@@ -26,8 +27,23 @@ double erfc(double);
 
 enum {
     RELU = 1, SOFTPLUS, SIGMOID, TANH, G, GELU, SILU, SELU, SQUARE, CUBE, EXP, SIGMOID2,
-    NORMAL_CDF
+    NORMAL_CDF, N_KINDS
 };
+
+/* The kernels by name: Python looks its activations' `c_kernel` names up here
+   (mgf_kind), so the enum's order is this file's business alone. */
+static const char *const KIND_NAMES[N_KINDS] = {
+    [RELU] = "relu", [SOFTPLUS] = "softplus", [SIGMOID] = "sigmoid", [TANH] = "tanh",
+    [G] = "g", [GELU] = "gelu", [SILU] = "silu", [SELU] = "selu", [SQUARE] = "square",
+    [CUBE] = "cube", [EXP] = "exp", [SIGMOID2] = "sigmoid2", [NORMAL_CDF] = "normal_cdf",
+};
+
+int mgf_kind(const char *name)
+{
+    for (int k = 1; k < N_KINDS; k++)
+        if (KIND_NAMES[k] && strcmp(KIND_NAMES[k], name) == 0) return k;
+    return 0;
+}
 
 #define SQRT1_2 0.70710678118654752440
 #define SQRT_2_OVER_PI 0.79788456080286535588

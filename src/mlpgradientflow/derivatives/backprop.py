@@ -23,29 +23,29 @@ from .. import _kernels
 __all__ = ["weight_views", "forward", "backward"]
 
 
-def weight_views(net, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+def weight_views(eng, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """Per layer, the views ``(W_l, b_l)`` into the flat vector ``p`` (``b_l`` None: no bias)."""
     views = []
-    for lay, (k, m), o in zip(net.layers, net.shapes, net.offsets):
+    for lay, (k, m), o in zip(eng.layers, eng.shapes, eng.offsets):
         M = p[o : o + k * m].reshape(k, m)
         views.append((M[:, : m - 1], M[:, m - 1]) if lay.bias else (M, None))
     return views
 
 
-def forward(net, Wb, X: np.ndarray, ws, n: int, order: int) -> None:
+def forward(eng, Wb, X: np.ndarray, ws, n: int, order: int) -> None:
     """Pre-activations ``ws.h``, activations ``ws.y`` and (by ``order``) ``ws.d1``/``ws.d2``.
 
     The softmax output is left to the loss (it is not elementwise).
     """
     prev = X
-    last = len(net.layers) - 1
-    for i, (lay, (W, b)) in enumerate(zip(net.layers, Wb)):
+    last = len(eng.layers) - 1
+    for i, (lay, (W, b)) in enumerate(zip(eng.layers, Wb)):
         h = ws.h[i][:n]
         np.matmul(prev, W.T, out=h)
         if b is not None:
             h += b
         y = ws.y[i][:n]
-        if i == last and net.loss_type == "nll":
+        if i == last and eng.loss_type == "nll":
             prev = y
             continue
         d1 = ws.d1[i][:n] if order >= 1 else None
@@ -80,13 +80,13 @@ def _compiled_activations(ws, i, n, order, groups, k) -> None:
         _kernels.activation_at(act.c_kind, n, hi - lo, k, ph + o, py + o, q1, q2)
 
 
-def backward(net, Wb, X: np.ndarray, ws, n: int, order: int, gWb) -> None:
+def backward(eng, Wb, X: np.ndarray, ws, n: int, order: int, gWb) -> None:
     """Backpropagate ``ws.delta[-1]``; add this chunk's gradient into the views ``gWb``
     (None: deltas only).
 
     For ``order == 2`` also writes :math:`\\Delta'_l` into ``ws.dd`` for hidden layers.
     """
-    for i in range(len(net.layers) - 1, -1, -1):
+    for i in range(len(eng.layers) - 1, -1, -1):
         W = Wb[i][0]
         delta = ws.delta[i][:n]
         if gWb is not None:

@@ -68,10 +68,10 @@ def outer_rows(out: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
 class HessianAccumulators:
     """Per-call accumulators of the residual blocks (scattered into H once at the end)."""
 
-    def __init__(self, net) -> None:
-        self.net = net
-        self.dt = net.dtype
-        self.syrk, self.gemm = blas.get_blas_funcs(("syrk", "gemm"), dtype=net.dtype)
+    def __init__(self, eng) -> None:
+        self.eng = eng
+        self.dt = eng.dtype
+        self.syrk, self.gemm = blas.get_blas_funcs(("syrk", "gemm"), dtype=eng.dtype)
         self.blocks: dict = {}
 
     def acc(self, key, A: np.ndarray, B: np.ndarray) -> None:
@@ -87,42 +87,42 @@ class HessianAccumulators:
         self.syrk(alpha, rows.T, beta=1.0, c=H.T, trans=0, lower=1, overwrite_c=1)
 
 
-def _block(H, net, l1, l2):
+def _block(H, eng, l1, l2):
     """The (k1, m1, k2, m2) view of H's block between layers l1 and l2."""
-    (k1, m1), (k2, m2) = net.shapes[l1], net.shapes[l2]
-    o1, o2 = net.offsets[l1], net.offsets[l2]
+    (k1, m1), (k2, m2) = eng.shapes[l1], eng.shapes[l2]
+    o1, o2 = eng.offsets[l1], eng.offsets[l2]
     return H[o1 : o1 + k1 * m1, o2 : o2 + k2 * m2].reshape(k1, m1, k2, m2)
 
 
-def hessian_chunk(net, Wb, X, ws, n: int, H: np.ndarray, acc: HessianAccumulators, alpha) -> None:
+def hessian_chunk(eng, Wb, X, ws, n: int, H: np.ndarray, acc: HessianAccumulators, alpha) -> None:
     """Add one chunk's Hessian contributions: SYRK into ``H``, residual blocks into ``acc``."""
-    L = len(net.layers)
+    L = len(eng.layers)
     Ws = [W for W, _ in Wb]
     at = [a[:n] for a in ws.at]
-    at[0][:, : net.din] = X
+    at[0][:, : eng.din] = X
     for i in range(1, L):
-        at[i][:, : net.layers[i - 1].width] = ws.y[i - 1][:n]
+        at[i][:, : eng.layers[i - 1].width] = ws.y[i - 1][:n]
 
-    _gauss_newton(net, Ws, ws, n, at, H, acc, alpha)
+    _gauss_newton(eng, Ws, ws, n, at, H, acc, alpha)
     for i in range(L - 1):
-        _adjacent_terms(net, ws, n, at, acc, i)
+        _adjacent_terms(eng, ws, n, at, acc, i)
     if L >= 3:
-        _deep_terms(net, Ws, ws, n, at, acc)
+        _deep_terms(eng, Ws, ws, n, at, acc)
 
 
-def _adjacent_terms(net, ws, n, at, acc, i) -> None:
+def _adjacent_terms(eng, ws, n, at, acc, i) -> None:
     r"""Per-neuron blocks :math:`\sum_s \delta'_i[s,k]\, \tilde a_s \tilde a_s^\top` of layer ``i``
     and its sparse cross terms with layer ``i + 1``.
 
     Each is a triple product over samples; the pair of factors whose outer product is the
     smaller temporary is formed, the third enters through the GEMM (see ``_layout``).
     """
-    k, m = net.shapes[i]
-    k2 = net.shapes[i + 1][0]
+    k, m = eng.shapes[i]
+    k2 = eng.shapes[i + 1][0]
     a, d1, delta = at[i], ws.d1[i][:n], ws.delta[i + 1][:n]
     if ws.curved[i]:
         dd = ws.dd[i][:n]
-        if _layout(net, i, "diag"):  # (m*m, k): a x a against delta'
+        if _layout(eng, i, "diag"):  # (m*m, k): a x a against delta'
             T = ws.buffer("outer", (n, m, m))
             outer_rows(T, a, a)
             acc.acc(("diag", i), T.reshape(n, m * m), dd)
@@ -130,7 +130,7 @@ def _adjacent_terms(net, ws, n, at, acc, i) -> None:
             T = ws.buffer("outer", (n, k, m))
             outer_rows(T, dd, a)
             acc.acc(("diag", i), a, T.reshape(n, k * m))
-    if _layout(net, i, "next"):  # (m*k2, k): a x delta against f'
+    if _layout(eng, i, "next"):  # (m*k2, k): a x delta against f'
         T = ws.buffer("outer", (n, m, k2))
         outer_rows(T, a, delta)
         acc.acc(("next", i), T.reshape(n, m * k2), d1)
@@ -140,21 +140,21 @@ def _adjacent_terms(net, ws, n, at, acc, i) -> None:
         acc.acc(("next", i), T.reshape(n, k * m), delta)
 
 
-def _layout(net, i, kind) -> bool:
+def _layout(eng, i, kind) -> bool:
     """True when the transposed accumulator layout needs the smaller temporary."""
-    k, m = net.shapes[i]
+    k, m = eng.shapes[i]
     if kind == "diag":
         return m < k
-    return net.shapes[i + 1][0] < k
+    return eng.shapes[i + 1][0] < k
 
 
-def _gauss_newton(net, Ws, ws, n, at, H, acc, alpha) -> None:
-    V = gauss_newton_factor(net, ws, n)
-    r, r_pos, P = ws.r, ws.r_pos, net.nparams
+def _gauss_newton(eng, Ws, ws, n, at, H, acc, alpha) -> None:
+    V = gauss_newton_factor(eng, ws, n)
+    r, r_pos, P = ws.r, ws.r_pos, eng.nparams
     R = ws.buffer("R", (r, n, P))
-    for i in range(len(net.layers) - 1, -1, -1):
-        k, m = net.shapes[i]
-        o = net.offsets[i]
+    for i in range(len(eng.layers) - 1, -1, -1):
+        k, m = eng.shapes[i]
+        o = eng.offsets[i]
         Ri = R[:, :, o : o + k * m].reshape(r, n, k, m)
         for j in range(r):
             outer_rows(Ri[j], V[j], at[i])
@@ -169,10 +169,10 @@ def _gauss_newton(net, Ws, ws, n, at, H, acc, alpha) -> None:
         acc.syrk_into(H, R[r_pos:].reshape((r - r_pos) * n, P), -alpha)
 
 
-def _deep_terms(net, Ws, ws, n, at, acc) -> None:
+def _deep_terms(eng, Ws, ws, n, at, acc) -> None:
     """Curvature of hidden layers seen from lower layers, and non-adjacent cross terms."""
-    L = len(net.layers)
-    ks = [lay.width for lay in net.layers]
+    L = len(eng.layers)
+    ks = [lay.width for lay in eng.layers]
     d1 = [d[:n] for d in ws.d1]
     # Gt[(m2, m1)][s] = (dh_m2 / dh_m1)^T, shape (n, k_m1, k_m2), hidden m1 < m2 <= L-2
     Gt = {}
@@ -189,7 +189,7 @@ def _deep_terms(net, Ws, ws, n, at, acc) -> None:
 
     for m1 in range(L - 2):
         if any(ws.curved[m1 + 1 : L - 1]):
-            _curvature_from_above(net, Ws, ws, n, at, acc, Gt, m1)
+            _curvature_from_above(eng, Ws, ws, n, at, acc, Gt, m1)
         for m2 in range(m1 + 2, L):
             U = ws.buffer("U", (n, ks[m1], ks[m2 - 1]))
             np.multiply(Gt[(m2 - 1, m1)], d1[m2 - 1][:, None, :], out=U)
@@ -199,14 +199,14 @@ def _deep_terms(net, Ws, ws, n, at, acc) -> None:
             acc.acc(("cross", m1, m2), U.reshape(n, -1), Z.reshape(n, -1))
 
 
-def _curvature_from_above(net, Ws, ws, n, at, acc, Gt, m1) -> None:
+def _curvature_from_above(eng, Ws, ws, n, at, acc, Gt, m1) -> None:
     r"""Blocks (m1, m2 >= m1) of :math:`\sum_{l>m_1} G_{l,m_1}^\top \mathrm{diag}(\delta'_l) G_{l,m_2}`.
 
     Top-down recursion :math:`Q_{m_2} = G_{m_2,m_1}^\top \mathrm{diag}(\delta'_{m_2})
     + Q_{m_2+1} W_{m_2+1} \mathrm{diag}(f'_{m_2})`, starting from :math:`Q_{L} = 0`.
     """
-    L = len(net.layers)
-    ks = [lay.width for lay in net.layers]
+    L = len(eng.layers)
+    ks = [lay.width for lay in eng.layers]
     Q = None
     for m2 in range(L - 2, m1 - 1, -1):
         Qn = ws.buffer(("Q", m2 % 2), (n, ks[m1], ks[m2]))
@@ -227,53 +227,53 @@ def _curvature_from_above(net, Ws, ws, n, at, acc, Gt, m1) -> None:
         acc.acc(("kron", m1, m2), Q.reshape(n, -1), Z.reshape(n, -1))
 
 
-def finalize_residual(net, H: np.ndarray, acc: HessianAccumulators, alpha) -> None:
+def finalize_residual(eng, H: np.ndarray, acc: HessianAccumulators, alpha) -> None:
     """Scatter the accumulated residual blocks into H's upper block triangle, times alpha."""
     for key, C in acc.blocks.items():
         kind, l1 = key[0], key[1]
         if kind == "diag":  # per-neuron blocks H[(k, i1), (k, i2)]
-            k, m = net.shapes[l1]
-            if _layout(net, l1, "diag"):  # (m*m, k)
+            k, m = eng.shapes[l1]
+            if _layout(eng, l1, "diag"):  # (m*m, k)
                 vals = C.reshape(m, m, k).transpose(2, 0, 1)
             else:  # (m, k*m)
                 vals = C.reshape(m, k, m).transpose(1, 0, 2)
-            H.ravel()[_scatter_index(net, key)] += alpha * vals
+            H.ravel()[_scatter_index(eng, key)] += alpha * vals
         elif kind == "next":  # H[(k1, i1), (k2, i2 = k1)]
-            (k1, m1), (k2, _) = net.shapes[l1], net.shapes[l1 + 1]
-            if _layout(net, l1, "next"):  # (m1*k2, k1)
+            (k1, m1), (k2, _) = eng.shapes[l1], eng.shapes[l1 + 1]
+            if _layout(eng, l1, "next"):  # (m1*k2, k1)
                 vals = C.reshape(m1, k2, k1).transpose(2, 0, 1)
             else:  # (k1*m1, k2)
                 vals = C.reshape(k1, m1, k2)
-            H.ravel()[_scatter_index(net, key)] += alpha * vals
+            H.ravel()[_scatter_index(eng, key)] += alpha * vals
         elif kind == "kron":  # (k1*k2, i1*i2) -> (k1, i1, k2, i2)
             l2 = key[2]
-            (k1, m1), (k2, m2) = net.shapes[l1], net.shapes[l2]
-            B = _block(H, net, l1, l2)
+            (k1, m1), (k2, m2) = eng.shapes[l1], eng.shapes[l2]
+            B = _block(H, eng, l1, l2)
             B += alpha * C.reshape(k1, k2, m1, m2).transpose(0, 2, 1, 3)
         else:  # "cross": (k1*i2, i1*k2) -> (k1, i1, k2, i2), i2 over non-bias inputs
             l2 = key[2]
-            (k1, m1), (k2, _) = net.shapes[l1], net.shapes[l2]
-            kp = net.layers[l2 - 1].width
-            B = _block(H, net, l1, l2)[:, :, :, :kp]
+            (k1, m1), (k2, _) = eng.shapes[l1], eng.shapes[l2]
+            kp = eng.layers[l2 - 1].width
+            B = _block(H, eng, l1, l2)[:, :, :, :kp]
             B += alpha * C.reshape(k1, kp, m1, k2).transpose(0, 2, 3, 1)
 
 
-def _scatter_index(net, key) -> np.ndarray:
+def _scatter_index(eng, key) -> np.ndarray:
     """Flat indices into H of the sparse "diag" (k, m, m) and "next" (k1, m1, k2) blocks
-    (cached on the net: they depend on its shapes only)."""
-    cache = net.__dict__.setdefault("_hessian_index", {})
+    (cached on the eng: they depend on its shapes only)."""
+    cache = eng.hessian_index
     idx = cache.get(key)
     if idx is None:
         kind, l1 = key
-        P = net.nparams
-        (k, m), o = net.shapes[l1], net.offsets[l1]
+        P = eng.nparams
+        (k, m), o = eng.shapes[l1], eng.offsets[l1]
         a = np.arange(k)[:, None, None]
         i1 = np.arange(m)[None, :, None]
         if kind == "diag":
             i2 = np.arange(m)[None, None, :]
             idx = (o + a * m + i1) * P + (o + a * m + i2)
         else:
-            (k2, m2), o2 = net.shapes[l1 + 1], net.offsets[l1 + 1]
+            (k2, m2), o2 = eng.shapes[l1 + 1], eng.offsets[l1 + 1]
             b = np.arange(k2)[None, None, :]
             idx = (o + a * m + i1) * P + (o2 + b * m2 + a)
         idx = cache[key] = idx

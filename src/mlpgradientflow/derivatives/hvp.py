@@ -31,17 +31,17 @@ from ..losses import curvature_apply
 __all__ = ["hvp_chunk"]
 
 
-def hvp_chunk(net, Wb, dWb, X, ws, n: int, out) -> None:
+def hvp_chunk(eng, Wb, dWb, X, ws, n: int, out) -> None:
     """Add one chunk's (summed) Hessian-vector product into the views ``out``.
 
     Needs the chunk's forward pass, output step and backpropagation at order 2 in ``ws``.
     """
-    L = len(net.layers)
+    L = len(eng.layers)
     dh, da = [], []
     prev, dprev = X, None
     for i in range(L):
         (W, _), (dW, db) = Wb[i], dWb[i]
-        k = net.layers[i].width
+        k = eng.layers[i].width
         t = ws.buffer(("dh", i), (n, k))
         np.matmul(prev, dW.T, out=t)
         if db is not None:
@@ -54,8 +54,8 @@ def hvp_chunk(net, Wb, dWb, X, ws, n: int, out) -> None:
             np.multiply(ws.d1[i][:n], t, out=dprev)
             da.append(dprev)
             prev = ws.y[i][:n]
-    dd = ws.buffer(("ddelta", L - 1), (n, net.dout))
-    curvature_apply(net, ws, n, dh[-1], dd)
+    dd = ws.buffer(("ddelta", L - 1), (n, eng.dout))
+    curvature_apply(eng, ws, n, dh[-1], dd)
     for i in range(L - 1, -1, -1):
         oW, ob = out[i]
         prev = X if i == 0 else ws.y[i - 1][:n]
@@ -67,7 +67,7 @@ def hvp_chunk(net, Wb, dWb, X, ws, n: int, out) -> None:
         delta = ws.delta[i][:n]
         oW += delta.T @ da[i - 1]
         W, dW = Wb[i][0], dWb[i][0]
-        nd = ws.buffer(("ddelta", i - 1), (n, net.layers[i - 1].width))
+        nd = ws.buffer(("ddelta", i - 1), (n, eng.layers[i - 1].width))
         np.matmul(dd, W, out=nd)
         nd += delta @ dW
         nd *= ws.d1[i - 1][:n]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _kernels
 
-__all__ = ["SmallPlan", "small_plan", "SMALL_WORK"]
+__all__ = ["SmallPlan", "make_plan", "SMALL_WORK"]
 
 #: use the per-sample kernel when N * (sum of layer widths) is at most this (benchmarked:
 #: benchmarks/bench_chunks.py)
@@ -19,45 +19,43 @@ SMALL_WORK = 3000
 
 
 class SmallPlan:
-    """The net's description as C arrays (kept alive here) and their addresses."""
+    """The network's description as C arrays (kept alive here) and their addresses."""
 
-    def __init__(self, net) -> None:
-        widths = [net.din] + [lay.width for lay in net.layers]
+    def __init__(self, eng) -> None:
+        widths = [eng.din] + [lay.width for lay in eng.layers]
         self.widths = np.array(widths, dtype=np.int64)
-        self.bias = np.array([int(lay.bias) for lay in net.layers], dtype=np.int32)
+        self.bias = np.array([int(lay.bias) for lay in eng.layers], dtype=np.int32)
         kinds = []
-        for lay in net.layers:
+        for lay in eng.layers:
             for act, lo, hi in lay.groups:
                 kinds += [act.c_kind or 0] * (hi - lo)
         self.kinds = np.array(kinds, dtype=np.int32)
         self.work = np.empty(3 * sum(widths[1:]))
         self.size = sum(widths[1:])
         a = _kernels.address
-        self.args = (len(net.layers), a(self.widths), a(self.bias), a(self.kinds))
+        self.args = (len(eng.layers), a(self.widths), a(self.bias), a(self.kinds))
         self.work_addr = a(self.work)
 
-    def fg(self, net, p: np.ndarray, g: np.ndarray | None) -> float:
+    def fg(self, data, p: np.ndarray, g: np.ndarray | None) -> float:
         """Weighted loss sum; adds the gradient of that sum into ``g`` when given."""
         a = _kernels.address
-        X, T, w = net._input, net._target, net._weights
+        X, T, w = data.arrays()
         return _kernels.mse_fg(
             self.args, a(p), X.shape[0], a(X), a(T), a(w), a(g), self.work_addr
         )
 
 
-def small_plan(net) -> SmallPlan | None:
-    """The net's SmallPlan, or None when the compiled kernel does not cover the net."""
-    plan = getattr(net, "_small_plan", False)
-    if plan is False:
-        ok = (
-            _kernels.available
-            and net.dtype == np.float64
-            and net.loss_type == "mse"
-            and all(
-                a.c_kind is not None or a.name == "identity"
-                for lay in net.layers
-                for a, _, _ in lay.groups
-            )
+def make_plan(eng) -> SmallPlan | None:
+    """A SmallPlan for the engine, or None when the compiled kernel does not cover its
+    network (the engine caches it)."""
+    ok = (
+        _kernels.available
+        and eng.dtype == np.float64
+        and eng.loss_type == "mse"
+        and all(
+            a.c_kind is not None or a.name == "identity"
+            for lay in eng.layers
+            for a, _, _ in lay.groups
         )
-        plan = net._small_plan = SmallPlan(net) if ok else None
-    return plan
+    )
+    return SmallPlan(eng) if ok else None

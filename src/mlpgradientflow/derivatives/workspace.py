@@ -1,4 +1,4 @@
-"""Buffers for one chunk of samples, allocated once per (net, order) and reused.
+"""Buffers for one chunk of samples, allocated once per (engine, order) and reused.
 
 Reusing buffers matters: glibc returns large freed blocks to the OS, and page faults on
 fresh temporaries then cost more than the arithmetic (spec/performance.md §3b). Every
@@ -24,48 +24,48 @@ CHUNK_ELEMENTS = {0: 1 << 17, 1: 1 << 17, 2: 1 << 18}
 MIN_ROWS, MAX_ROWS = 64, 4096
 
 
-def chunk_rows(net, order: int) -> int:
-    """Samples per chunk for ``net`` at derivative ``order``."""
-    width = net.nparams if order == 2 else max(lay.width for lay in net.layers)
+def chunk_rows(eng, order: int) -> int:
+    """Samples per chunk for ``eng`` at derivative ``order``."""
+    width = eng.nparams if order == 2 else max(lay.width for lay in eng.layers)
     return max(MIN_ROWS, min(MAX_ROWS, CHUNK_ELEMENTS[order] // width))
 
 
 class Workspace:
     """Per-layer forward/backward buffers and, for order 2, the Hessian kernel's buffers."""
 
-    def __init__(self, net, n: int, order: int) -> None:
-        dt = net.dtype
-        widths = [lay.width for lay in net.layers]
+    def __init__(self, eng, n: int, order: int) -> None:
+        dt = eng.dtype
+        widths = [lay.width for lay in eng.layers]
         kmax = max(widths)
         self.n, self.order = n, order
         self.h = [np.empty((n, k), dt) for k in widths]
         self.y = [np.empty((n, k), dt) for k in widths]
         self._s = np.empty((2, n * kmax), dt)
-        dout = net.dout
+        dout = eng.dout
         self.e = np.empty((n, dout), dt)
         self.e2 = np.empty((n, dout), dt)
         self.d1 = self.d2 = self.delta = self.dd = None
         self.tmp: dict = {}
         self.views: dict = {}
         if order >= 1:
-            self.d1 = [self._const(net, n, i, "d1_const") for i in range(len(widths))]
+            self.d1 = [self._const(eng, n, i, "d1_const") for i in range(len(widths))]
             self.delta = [np.empty((n, k), dt) for k in widths]
             self.ga = np.empty(n * kmax, dt)
             self.gW = [
                 np.empty((k, m - int(lay.bias)), dt)
-                for lay, (k, m) in zip(net.layers, net.shapes)
+                for lay, (k, m) in zip(eng.layers, eng.shapes)
             ]
             self.gb = [np.empty(k, dt) for k in widths]
             self.ones = np.ones(n, dt)
         if order >= 2:
-            self.d2 = [self._const(net, n, i, "d2_const") for i in range(len(widths))]
+            self.d2 = [self._const(eng, n, i, "d2_const") for i in range(len(widths))]
             self.dd = [np.empty((n, k), dt) for k in widths[:-1]]
             self.curved = [
-                any(a.d2_const != 0.0 for a, _, _ in lay.groups) for lay in net.layers
+                any(a.d2_const != 0.0 for a, _, _ in lay.groups) for lay in eng.layers
             ]
             # the inputs of each layer with their ones column: (n, k_{l-1} + bias_l)
             self.at = []
-            for lay, (_, m) in zip(net.layers, net.shapes):
+            for lay, (_, m) in zip(eng.layers, eng.shapes):
                 a = np.empty((n, m), dt)
                 if lay.bias:
                     a[:, -1] = 1.0
@@ -82,9 +82,9 @@ class Workspace:
             ]
 
     @staticmethod
-    def _const(net, n, i, attr):
-        lay = net.layers[i]
-        buf = np.empty((n, lay.width), net.dtype)
+    def _const(eng, n, i, attr):
+        lay = eng.layers[i]
+        buf = np.empty((n, lay.width), eng.dtype)
         for act, lo, hi in lay.groups:
             c = getattr(act, attr)
             if c is not None:
@@ -113,11 +113,11 @@ class Workspace:
         return view
 
 
-def get_workspace(net, n_needed: int, order: int) -> Workspace:
-    """The net's cached workspace for ``order``, large enough for one chunk
+def get_workspace(eng, n_needed: int, order: int) -> Workspace:
+    """The engine's cached workspace for ``order``, large enough for one chunk
     (``ws.n`` rows: the chunk size to use)."""
-    n = max(1, min(n_needed, chunk_rows(net, order)))
-    ws = net._workspaces.get(order)
+    n = max(1, min(n_needed, chunk_rows(eng, order)))
+    ws = eng.workspaces.get(order)
     if ws is None or ws.n < n:
-        ws = net._workspaces[order] = Workspace(net, n, order)
+        ws = eng.workspaces[order] = Workspace(eng, n, order)
     return ws

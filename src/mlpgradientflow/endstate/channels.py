@@ -17,17 +17,16 @@ import numpy as np
 from scipy.linalg import orth
 from scipy.sparse.csgraph import connected_components
 
-from ..activations import Activation
+from ..activations import Activation, symmetry
 from .glu import _check_neuron, _check_two_layer, _neuron_activation
 
 __all__ = ["ChannelWatch", "find_channels", "late_update_fraction", "flip_sign", "is_odd"]
 
 
 def is_odd(act: Activation) -> bool:
-    r"""Whether :math:`\sigma(-z) = -\sigma(z)` (checked on a grid): then neuron
-    :math:`(w, a)` equals :math:`(-w, -a)`."""
-    z = np.linspace(0.1, 4.0, 14)
-    return bool(np.allclose(act(-z), -act(z), rtol=1e-12, atol=1e-14))
+    r"""Whether :math:`\sigma(-z) = -\sigma(z)` (the activation's declared symmetry): then
+    neuron :math:`(w, a)` equals :math:`(-w, -a)`."""
+    return symmetry(act) == "odd"
 
 
 def flip_sign(net, p, j: int) -> np.ndarray:

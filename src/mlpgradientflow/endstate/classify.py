@@ -219,7 +219,8 @@ def end_state(
 
     Parameters
     ----------
-    model : Net, NetI or any model with ``fg`` and ``fgh``
+    model : Model
+        A Net, a NetI or any object of the :class:`~mlpgradientflow.Model` protocol.
     p : array (P,)
     trajectory : TrainResult, Trajectory or array (T, P), optional
         The states that led to ``p``: adds the late-update criterion of channels.

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..activations import ACTIVATIONS
 from .bvn import Derivs
 
 __all__ = [
@@ -112,7 +113,8 @@ def _registry():
 
 _TABLES: list = []  # filled on first use: the closed-form modules import this one
 #: activation names with closed forms
-CLOSED_FORM_NAMES = frozenset({"relu", "sigmoid2", "normal_cdf"})
+#: the activations that declare closed forms (``Activation.closed_form``)
+CLOSED_FORM_NAMES = frozenset(n for n, a in ACTIVATIONS.items() if a.closed_form)
 
 
 def _tables():

@@ -142,15 +142,15 @@ class NetI:
             layers = [lay.spec() if isinstance(lay, Layer) else lay for lay in student_layers]
             if len(layers) == 2 and isinstance(layers[1], tuple | list) and layers[1][0] is None:
                 layers[1] = (1, *layers[1][1:])
-            self._net = Net(layers, din=teacher.din)
+            #: the student without data: its layout and forward pass on concrete inputs
+            self.student = Net(layers, din=teacher.din)
         except (TypeError, ValueError) as err:
             raise type(err)(f"argument `student_layers`: {err}") from err
-        _check_architecture("student_layers", self._net.layers)
+        _check_architecture("student_layers", self.student.layers)
         self.teacher, self.method, self.tol = teacher, method, tol
         #: error estimates of the last evaluation (see the class docstring), None before one
         self.last_error_estimate: dict | None = None
-        self.layers, self.din = self._net.layers, self._net.din
-        self.shapes, self.offsets, self.nparams = self._net.shapes, self._net.offsets, self._net.nparams
+        self.layout = self.student.layout
         self.dout = 1
         self.f = self.layers[0].activation
         self._teacher_constants()
@@ -168,23 +168,26 @@ class NetI:
         """
         return NetI(self.teacher, student_layers, method=self.method, tol=self.tol)
 
-    # -- the Net interface -------------------------------------------------------------------
+    # -- the model interface: the layout's facts, the student's forward pass -----------------
+    layers = property(lambda self: self.layout.layers)
+    din = property(lambda self: self.layout.din)
+    shapes = property(lambda self: self.layout.shapes)
+    offsets = property(lambda self: self.layout.offsets)
+    nparams = property(lambda self: self.layout.nparams)
+    layerspec = property(lambda self: self.layout.layerspec)
+
     def check_params(self, p, name: str = "p") -> np.ndarray:
-        return self._net.check_params(p, name)
+        return self.layout.check_params(p, self.dtype, name)
 
     def unflatten(self, p):
-        return self._net.unflatten(p)
+        return self.layout.unflatten(np.asarray(p, dtype=float))
 
     def random_params(self, rng=None, init: str = "glorot_normal") -> np.ndarray:
-        return self._net.random_params(rng, init)
+        return self.layout.random_params(rng, init)
 
     def __call__(self, p, input) -> np.ndarray:
         """The student's output on concrete inputs ``input`` (M, Din)."""
-        return self._net(p, input)
-
-    @property
-    def layerspec(self):
-        return self._net.layerspec
+        return self.student(p, input)
 
     def loss(self, p, *, maxnorm: float = math.inf, merge=None) -> float:
         return self._derivs(p, 0, maxnorm, merge)[0]
@@ -203,13 +206,13 @@ class NetI:
 
     def __repr__(self) -> str:
         return "NetI(teacher width {}, {})".format(
-            self.teacher.net.layers[0].width, repr(self._net).replace("Net(", "student: Net(", 1)
+            self.teacher.net.layers[0].width, repr(self.student).replace("Net(", "student: Net(", 1)
         )
 
     # -- evaluation ------------------------------------------------------------------------------
     def _derivs(self, p, order: int, maxnorm, merge, grad_out=None, hess_out=None,
                 names=("grad_out", "hess_out")):
-        reg = make_regularizer(self._net, maxnorm, merge)
+        reg = make_regularizer(self.layout, maxnorm, merge)
         p = self.check_params(p)
         P = self.nparams
         if order >= 1 and grad_out is not None:

@@ -50,7 +50,7 @@ def evaluate(neti, p, order: int, hess_out=None, errors: list | None = None):
     Hessian is written into ``hess_out`` when given (reusing it avoids the page faults of a
     fresh P x P array). With ``errors`` (a list), the error estimate of this evaluation
     (:func:`error_estimate`) is appended to it."""
-    W, b, a, c = unpack(neti._net, p)
+    W, b, a, c = unpack(neti.layout, p)
     k, D = W.shape
     T = neti.t_parts
     r = np.linalg.norm(W, axis=1)
@@ -173,7 +173,7 @@ def _add_vec(out, idx, coef, e0, e1) -> None:
 
 
 def _flat_gradient(neti, gw, gb, ga, gc):
-    net = neti._net
+    net = neti.layout
     g = np.zeros(neti.nparams)
     M1, M2 = net.unflatten(g)
     M1[:, : neti.din] = gw

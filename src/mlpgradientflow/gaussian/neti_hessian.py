@@ -146,7 +146,7 @@ def _pairs_st(B, T, r, it, lt, u, Tt, kap, Jt) -> None:
 
 def _write(neti, B, hat, that, out=None):
     k, D = hat.shape
-    net = neti._net
+    net = neti.layout
     bias1, bias2 = net.layers[0].bias, net.layers[1].bias
     m = D + int(bias1)
     P = neti.nparams

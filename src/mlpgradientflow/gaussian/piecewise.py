@@ -54,7 +54,7 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
@@ -81,7 +81,8 @@ class Profile:
 
     ``zones``: contiguous ``(y0, y1, h)`` covering ``[yL, yR]``; ``left`` / ``right``: the
     asymptotes' coefficients ``(c0, c1)`` (:math:`c_0 + c_1 y`) below ``yL`` / above
-    ``yR``; ``jump``: the jump of :math:`f'` at 0 (a Dirac mass in :math:`f''`).
+    ``yR``; ``jump``: the jump of :math:`f'` at 0 (a Dirac mass in :math:`f''`), taken from
+    the activation's declaration (``Activation.kink``) by :func:`profile_of`.
     """
 
     zones: tuple
@@ -108,7 +109,7 @@ def _sym(c, h):
 
 
 _PROFILES = {
-    "relu": Profile((), (0.0, 0.0), (0.0, 1.0), 1.0),
+    "relu": Profile((), (0.0, 0.0), (0.0, 1.0)),
     "softplus": Profile(_sym(40.0, 4.0), (0.0, 0.0), (0.0, 1.0)),
     "sigmoid": Profile(_sym(40.0, 4.0), (0.0, 0.0), (1.0, 0.0)),
     "tanh": Profile(_sym(20.0, 2.0), (-1.0, 0.0), (1.0, 0.0)),
@@ -116,8 +117,7 @@ _PROFILES = {
                  (0.0, 0.0), (1.0, 1.0)),
     "gelu": Profile(_sym(10.0, 2.0), (0.0, 0.0), (0.0, 1.0)),
     "silu": Profile(_sym(46.0, 4.0), (0.0, 0.0), (0.0, 1.0)),
-    "selu": Profile(((-40.0, 0.0, 4.0),), (-_SELU_LAMBDA * _SELU_ALPHA, 0.0), (0.0, _SELU_LAMBDA),
-                    _SELU_LAMBDA * (1.0 - _SELU_ALPHA)),
+    "selu": Profile(((-40.0, 0.0, 4.0),), (-_SELU_LAMBDA * _SELU_ALPHA, 0.0), (0.0, _SELU_LAMBDA)),
     "sigmoid2": Profile(_sym(10.0, 2.0), (-1.0, 0.0), (1.0, 0.0)),
     "normal_cdf": Profile(_sym(10.0, 2.0), (0.0, 0.0), (1.0, 0.0)),
 }
@@ -126,7 +126,9 @@ _PROFILES = {
 def profile_of(f: Activation) -> Profile | None:
     """The built-in profile of ``f`` (None for polynomials, exp and custom activations)."""
     p = _PROFILES.get(f.name)
-    return p if p is not None and ACTIVATIONS.get(f.name) is f else None
+    if p is None or ACTIVATIONS.get(f.name) is not f:
+        return None
+    return replace(p, jump=float(f.kink)) if f.kink else p
 
 
 # ------------------------------------------------------------------- closed-form tails

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import ACTIVATIONS, Activation
+from ..activations import Activation
 from .bvn import Derivs, conditional_limits, norm_pdf
 from .closed_forms import pack_one, pack_pair
 from .closed_forms_relu import _Std
@@ -47,20 +47,14 @@ from .quadrature import PairRule
 
 __all__ = ["assemble_pair", "derivative_jump", "empty_pair", "evaluate", "quad_one_point", "quad_pair"]
 
-_SELU_LAMBDA = 1.0507009873554804934193349852946
-_SELU_ALPHA = 1.6732632423543772848170429916717
-#: jump f'(0+) - f'(0-) of the built-in activations whose f' is discontinuous at 0
-_JUMPS = {
-    type(ACTIVATIONS["relu"]): 1.0,
-    type(ACTIVATIONS["selu"]): _SELU_LAMBDA * (1.0 - _SELU_ALPHA),
-}
 #: nodes per chunk of the two-point kernel (512 kB per array: cache-sized)
 _CHUNK_NODES = 1 << 16
 
 
 def derivative_jump(f: Activation) -> float:
-    """The jump of f' at 0 (0 for activations with a continuous derivative)."""
-    return _JUMPS.get(type(f), 0.0)
+    """The jump of f' at 0 (0 for activations with a continuous derivative), as the
+    activation declares it (:attr:`Activation.kink <mlpgradientflow.activations.Activation>`)."""
+    return float(f.kink)
 
 
 def evaluate(f: Activation, x: np.ndarray, order: int):

@@ -33,6 +33,7 @@ import numpy as np
 import scipy.linalg
 
 from .._validation import NonFiniteError, as_rng, check_model, finite_array
+from ..activations import symmetry
 from .alignment import align_to_teacher
 
 __all__ = [
@@ -264,11 +265,6 @@ def _check_pair(net, teacher) -> None:
             raise ValueError(f"argument `teacher` has {what} biases that the student lacks")
 
 
-def _is_odd(f) -> bool:
-    x = np.linspace(-3.0, 3.0, 13)
-    return bool(np.allclose(f(-x), -f(x), rtol=1e-12, atol=1e-14))
-
-
 def teacher_direction(net, p, teacher, *, signs: bool = False) -> np.ndarray:
     r"""The direction from a student point to the teacher embedded in the student's width.
 
@@ -319,7 +315,7 @@ def teacher_direction(net, p, teacher, *, signs: bool = False) -> np.ndarray:
         raise TypeError(f"argument `teacher` must be a TeacherNet, got {type(teacher).__name__}")
     _check_pair(net, teacher)
     p = _vector(net, "p", p)
-    if signs and not _is_odd(net.layers[0].activation):
+    if signs and not symmetry(net.layers[0].activation) == "odd":
         raise ValueError(
             f"argument `signs`=True needs an odd hidden activation, got "
             f"{net.layers[0].activation_name!r}"

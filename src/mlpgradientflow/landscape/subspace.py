@@ -165,18 +165,18 @@ class _Complement:
         self.net, self.v, self.b = net, v, b
         self.nparams = b.shape[1]
 
-    def _p(self, x) -> np.ndarray:
+    def point(self, x) -> np.ndarray:
         return self.v + self.b @ x
 
     def loss(self, x, **reg) -> float:
-        return self.net.loss(self._p(x), **reg)
+        return self.net.loss(self.point(x), **reg)
 
     def fg(self, x, **reg):
-        loss, g = self.net.fg(self._p(x), **reg)
+        loss, g = self.net.fg(self.point(x), **reg)
         return loss, self.b.T @ g
 
     def fgh(self, x, **reg):
-        loss, g, H = self.net.fgh(self._p(x), **reg)
+        loss, g, H = self.net.fgh(self.point(x), **reg)
         return loss, self.b.T @ g, self.b.T @ H @ self.b
 
 
@@ -284,7 +284,7 @@ def subspace_minloss(
         a1=a1,
         a2=a2,
         loss=best.loss,
-        p=problem._p(best.x),
+        p=problem.point(best.x),
         best_x=best.x,
         delta_loss=net.loss(problem.v) - best.loss,
         converged=bool(best.converged),

@@ -32,41 +32,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import Activation, get_activation
+from ..activations import LINEAR_CLASSES, ODD_CLASSES, SYMMETRIES, Activation, symmetry
 
-__all__ = ["SYMMETRIES", "symmetry_class", "canonicalize", "Canonical"]
-
-SYMMETRIES = (
-    "none",
-    "odd",
-    "odd_constant",
-    "even",
-    "even_linear",
-    "even_linear_positive_scaling",
-)
-
-_BY_NAME = {
-    "relu": "even_linear_positive_scaling",
-    "softplus": "even_linear",
-    "gelu": "even_linear",
-    "silu": "even_linear",
-    "tanh": "odd",
-    "identity": "odd",
-    "sigmoid2": "odd",
-    "cube": "odd",
-    "sigmoid": "odd_constant",
-    "normal_cdf": "odd_constant",
-    "square": "even",
-}
-
-#: classes whose sign flip also flips the outgoing weights
-ODD_CLASSES = ("odd", "odd_constant")
-#: classes whose sign flip leaves a linear term (the "covert linear path")
-LINEAR_CLASSES = ("even_linear", "even_linear_positive_scaling")
-
+__all__ = ["SYMMETRIES", "ODD_CLASSES", "LINEAR_CLASSES", "symmetry_class", "canonicalize",
+           "Canonical"]
 
 def symmetry_class(activation: str | Activation) -> str:
-    """The symmetry class of an activation (``"none"`` for any activation not in the table).
+    """The symmetry class of an activation, as it declares it
+    (:func:`mlpgradientflow.activations.symmetry`; ``"none"`` for custom activations that do
+    not say).
 
     >>> symmetry_class("tanh"), symmetry_class("relu"), symmetry_class("g")
     ('odd', 'even_linear_positive_scaling', 'none')
@@ -76,7 +50,7 @@ def symmetry_class(activation: str | Activation) -> str:
             "argument `activation`: Expand-and-Cluster needs one activation per layer, got "
             f"per-neuron activations {activation!r}"
         )
-    return _BY_NAME.get(get_activation(activation).name, "none")
+    return symmetry(activation)
 
 
 def check_symmetry(symmetry: str) -> str:

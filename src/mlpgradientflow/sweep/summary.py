@@ -11,8 +11,9 @@ The columns of ``summary.csv`` (:data:`COLUMNS`), in the order of the grid:
   ``channel`` (the neuron pair), ``channel_eps`` and ``limit_loss`` (the loss of the GLU
   limit) for channels;
 * ``alignment``: the mean cosine distance of the incoming vectors of the teacher's neurons
-  to their matched student neurons (signs flipped for odd activations, where
-  :math:`(w, a)` and :math:`(-w, -a)` are the same neuron);
+  to their matched student neurons (signs flipped where the activation's symmetry makes
+  :math:`(w, a)` and :math:`(-w, -a)` the same neuron, up to a constant: the classes
+  ``odd`` and ``odd_constant`` of :data:`mlpgradientflow.activations.SYMMETRIES`);
 * how it got there: ``ode_stopped_by``, ``optim_stopped_by``, ``n_gradients``,
   ``n_hessians``, ``time_s``, ``reproducible`` (False when a wall-clock cap ended it);
 * ``error``: empty unless the run failed.
@@ -24,8 +25,7 @@ import csv
 import io
 from typing import Any
 
-from ..activations import get_activation
-from ..endstate import is_odd
+from ..activations import ODD_CLASSES, symmetry
 from ..landscape import align_to_teacher
 from ..parallel import FailedRun
 
@@ -52,7 +52,7 @@ def row(i: int, run, net, teacher, res) -> dict[str, Any]:
     if st.channel is not None:
         out.update(channel=" ".join(map(str, st.channel.pair)), channel_eps=st.channel.eps,
                    limit_loss="" if st.channel.limit_loss is None else st.channel.limit_loss)
-    signs = is_odd(get_activation(run.activation))
+    signs = symmetry(run.activation) in ODD_CLASSES
     out["alignment"] = align_to_teacher(net, res.x, teacher, signs=signs)["mean_cosine_distance"]
     return out
 

@@ -8,9 +8,10 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .._validation import NonFiniteError
+from .._validation import NonFiniteError, as_params
 from ..endstate import end_state as classify
 from ..endstate.channels import ChannelWatch
+from ..model import Model, check_model_protocol
 from .discrete import discrete_dynamics
 from .flow import gradient_flow
 from .objective import Objective
@@ -24,7 +25,7 @@ from .stopping import PhaseRecord, StopReason, StopRules
 __all__ = ["train"]
 
 
-def train(net, p0, options: TrainOptions | None = None, *, callback=None,
+def train(net: Model, p0, options: TrainOptions | None = None, *, callback=None,
           **keywords) -> TrainResult:
     r"""Train ``net`` from ``p0``: phase 1 follows the gradient flow, phase 2 lands on the
     critical point; the result says where the run ended.
@@ -46,9 +47,9 @@ def train(net, p0, options: TrainOptions | None = None, *, callback=None,
 
     Parameters
     ----------
-    net : model
-        A :class:`~mlpgradientflow.Net` or any object with ``nparams``, ``fg``, ``fgh``
-        (and ``hessian`` for the end state), e.g. the infinite-data ``NetI``.
+    net : Model
+        A :class:`~mlpgradientflow.Net`, the infinite-data ``NetI``, or any object of the
+        :class:`~mlpgradientflow.Model` protocol (``nparams``, ``fg``, ``fgh``).
     p0 : array (P,)
         Initial parameters (not modified).
     options : TrainOptions, optional
@@ -110,10 +111,12 @@ def train(net, p0, options: TrainOptions | None = None, *, callback=None,
         return _train(net, p0, opts, callback)
 
 
-def _train(net, p0, opts: TrainOptions, callback=None) -> TrainResult:
+def _train(net: Model, p0, opts: TrainOptions, callback=None) -> TrainResult:
     t_total = time.perf_counter()
+    check_model_protocol(net)
     flow, stop = opts.flow, opts.stop
-    x0 = net.check_params(p0, "p0") if hasattr(net, "check_params") else np.asarray(p0, dtype=float)
+    x0 = (net.check_params(p0, "p0") if hasattr(net, "check_params")
+          else as_params(p0, int(net.nparams), np.dtype(np.float64), "p0"))
     x0 = np.array(x0, dtype=float, copy=True)
     obj = Objective(net, opts.maxnorm, opts.merge, opts.tauinv, x0=x0)
     recorder = TrajectoryRecorder(flow.n_samples_trajectory, 0.0, x0)
@@ -201,7 +204,7 @@ def _train(net, p0, opts: TrainOptions, callback=None) -> TrainResult:
 def _loss_or_inf(net, x) -> float:
     """The loss along a trajectory; inf where the network overflows (a diverging run)."""
     try:
-        return float(net.loss(x))
+        return float(net.loss(x) if hasattr(net, "loss") else net.fg(x)[0])
     except NonFiniteError:
         return math.inf
 

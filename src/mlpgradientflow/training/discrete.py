@@ -86,39 +86,28 @@ def is_rule(alg) -> bool:
 
 
 class _Batches:
-    """Minibatch nets over reshuffled index sets; each net is built once and refilled."""
+    """Minibatches over reshuffled index sets: ``net.batch(idx)`` (rows copied, the data
+    never rewritten; the batches share the net's engine and its workspaces)."""
 
     def __init__(self, net, batchsize: int, rng) -> None:
-        from ..net import Net
-
+        if not callable(getattr(net, "batch", None)):
+            raise TypeError(f"minibatches need a model with `batch(idx)`, got {type(net).__name__}")
         N = net.n_samples
         if not 1 <= batchsize <= N:
             raise ValueError(f"argument `batchsize` must be in 1..{N}, got {batchsize}")
         self.net, self.bs, self.rng, self.N = net, batchsize, np.random.default_rng(rng), N
-        sizes = {batchsize, N % batchsize} - {0}
-        X, t, w = net._input, net._target, net._weights
-        self.nets = {
-            s: Net(net, input=X[:s], target=t[:s], weights=None if w is None else w[:s])
-            for s in sizes
-        }
         self.order = self.rng.permutation(N)
         self.pos = 0
 
     def next(self):
         """The next batch net; True as second value when an epoch has just been completed."""
         idx = self.order[self.pos : self.pos + self.bs]
-        b = self.nets[len(idx)]
-        src = self.net
-        np.take(src._input, idx, axis=0, out=b._input)
-        np.take(src._target, idx, axis=0, out=b._target)
-        if src._weights is not None:
-            np.take(src._weights, idx, out=b._weights)
         self.pos += len(idx)
         epoch_done = self.pos >= self.N
         if epoch_done:
             self.order = self.rng.permutation(self.N)
             self.pos = 0
-        return b, epoch_done
+        return self.net.batch(idx), epoch_done
 
 
 def discrete_dynamics(
