@@ -426,7 +426,7 @@ ROWS = [
     # -- theory.channels functions re-exported from endstate -------------------------------------
     ("glu_limit p length", lambda: channels.glu_limit(NET, P[:3], 0, 1), ValueError, "`p`: expected a flat vector"),
     ("glu_limit same neuron", lambda: channels.glu_limit(NET, P, 1, 1), ValueError, "`i` and `j` must be two different neurons"),
-    ("glu_forward glu", lambda: channels.glu_forward({}, X, "tanh"), ValueError, "`glu` must be a dict with key 'w'"),
+    ("glu_forward glu", lambda: channels.glu_forward({}, X, "tanh"), ValueError, "`glu` must be a GLULimit or a dict with key 'w'"),
     ("jump factor", lambda: channels.jump(NET, P, 0, 1, factor="x"), ValueError, "`factor` must be a finite positive number"),
     ("limit_loss pairs overlap", lambda: channels.limit_loss(NET, P, [(0, 1), (1, 2)]), ValueError, "`pairs`: a neuron appears in two pairs"),
     ("limit_forward input columns", lambda: channels.limit_forward(NET, P, [(0, 1)], np.zeros((2, 5))), ValueError, "`input` must have 2 columns"),

@@ -20,9 +20,12 @@ from .classify import ChannelState as ChannelState
 from .classify import EndKind as EndKind
 from .classify import EndState as EndState
 from .classify import end_state as end_state
+from .morse import MorseCounts as MorseCounts
+from .morse import morse_index as morse_index
 from .noise import NoiseFloor as NoiseFloor
 from .noise import noise_floor as noise_floor
 
-__all__ = ["ChannelState", "ChannelWatch", "EndKind", "EndState", "NoiseFloor", "ZERO_TOL",
+__all__ = ["ChannelState", "ChannelWatch", "EndKind", "EndState", "MorseCounts", "NoiseFloor",
+           "ZERO_TOL", "morse_index",
            "end_state", "find_channels", "flip_sign", "is_odd", "late_update_fraction",
            "noise_floor"]

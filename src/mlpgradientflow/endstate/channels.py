@@ -13,14 +13,17 @@ it. The theory around it (saddle-line stability, the best GLU for a gate) lives 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.linalg import orth
 from scipy.sparse.csgraph import connected_components
 
 from ..activations import Activation, symmetry
+from ..records import Record
 from .glu import _check_neuron, _check_two_layer, _neuron_activation
 
-__all__ = ["ChannelWatch", "find_channels", "late_update_fraction", "flip_sign", "is_odd"]
+__all__ = ["Candidate", "ChannelWatch", "find_channels", "late_update_fraction", "flip_sign", "is_odd"]
 
 
 def is_odd(act: Activation) -> bool:
@@ -172,7 +175,7 @@ def find_channels(
 
     Returns
     -------
-    list of dict
+    list of Candidate
         One per channel, largest outgoing norm first: ``neurons`` (tuple of int),
         ``signs`` (tuple of +1/-1), ``outgoing_norm``, ``cosine_distance`` (largest within
         the group), ``eps`` (half the largest distance between the sign-corrected incoming
@@ -187,7 +190,7 @@ def find_channels(
     >>> glu = {"w": [1.0, -0.5, 0.2], "delta": [0.6, 0.8, 0.0], "a": [1.5], "c": [0.3]}
     >>> from mlpgradientflow.endstate.glu import place_on_channel
     >>> q = place_on_channel(net, p, 0, 2, glu, 1e-3)
-    >>> [ch["neurons"] for ch in find_channels(net, q)], find_channels(net, p)
+    >>> [ch.neurons for ch in find_channels(net, q)], find_channels(net, p)
     ([(0, 2)], [])
     """
     _check_two_layer(net)
@@ -228,18 +231,25 @@ def find_channels(
         if late is not None and not late > min_late_fraction:
             continue
         W = M1[group] * s[:, None]
-        channels.append(
-            {
-                "neurons": tuple(int(k) for k in group),
-                "signs": tuple(int(v) for v in s),
-                "outgoing_norm": outgoing,
-                "cosine_distance": float(D[np.ix_(group, group)].max()),
-                "eps": float(np.linalg.norm(W[:, None] - W[None], axis=2).max() / 2),
-                "late_update_fraction": late,
-                "weightnorm": float(p @ p / (2 * p.size)),
-            }
-        )
-    return sorted(channels, key=lambda ch: -ch["outgoing_norm"])
+        channels.append(Candidate(
+            neurons=tuple(int(k) for k in group), signs=tuple(int(v) for v in s),
+            outgoing_norm=outgoing, cosine_distance=float(D[np.ix_(group, group)].max()),
+            eps=float(np.linalg.norm(W[:, None] - W[None], axis=2).max() / 2),
+            late_update_fraction=late, weightnorm=float(p @ p / (2 * p.size))))
+    return sorted(channels, key=lambda ch: -ch.outgoing_norm)
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate(Record):
+    """A group of neurons that meets the channel criteria (see :func:`find_channels`)."""
+
+    neurons: tuple[int, ...]
+    signs: tuple[int, ...]
+    outgoing_norm: float
+    cosine_distance: float
+    eps: float
+    late_update_fraction: float | None
+    weightnorm: float
 
 
 class ChannelWatch:
@@ -275,7 +285,7 @@ class ChannelWatch:
             return None
         found = find_channels(self.model, self._states[-1], np.array(self._states),
                               n_last=self.window)
-        return found[0]["neurons"] if found else None
+        return found[0].neurons if found else None
 
     def states(self) -> np.ndarray | None:
         """The last ``window + 1`` states (None before two were seen)."""

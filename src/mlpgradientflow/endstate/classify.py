@@ -37,7 +37,8 @@ import numpy as np
 
 from .._validation import NonFiniteError
 from .channels import find_channels, flip_sign
-from .glu import glu_limit, limit_loss
+from .glu import GLULimit, glu_limit, limit_loss
+from .morse import MorseCounts, morse_index
 from .noise import NoiseFloor, noise_floor
 
 __all__ = ["EndKind", "EndState", "ChannelState", "end_state", "ZERO_TOL"]
@@ -73,7 +74,7 @@ class ChannelState:
     eps : float
         :math:`\varepsilon = \|w_i - w_j\|/2`: how far along the channel the point is
         (:math:`\to 0` at its end, where the outgoing weights grow like :math:`1/\varepsilon`).
-    glu : dict
+    glu : GLULimit
         The limit unit :math:`c\,\sigma(w\cdot\tilde x) + (v\tilde x)\,\sigma'(w\cdot\tilde x)`:
         ``w``, ``delta``, ``eps``, ``a``, ``c``, ``v`` as :func:`~.glu.glu_limit` returns.
     limit_loss : float or None
@@ -94,7 +95,7 @@ class ChannelState:
     signs: tuple[int, ...]
     direction: np.ndarray
     eps: float
-    glu: dict
+    glu: GLULimit
     limit_loss: float | None
     loss_gap: float | None
     outgoing_norm: float
@@ -111,8 +112,8 @@ class ChannelState:
     def from_dict(cls, d: dict) -> ChannelState:
         d = dict(d)
         d["direction"] = np.asarray(d["direction"], dtype=float)
-        d["glu"] = {k: (float(v) if k == "eps" else np.asarray(v, dtype=float))
-                    for k, v in d["glu"].items()}
+        d["glu"] = GLULimit(**{k: (float(v) if k == "eps" else np.asarray(v, dtype=float))
+                                 for k, v in d["glu"].items()})
         for key in ("neurons", "pair", "signs"):
             d[key] = tuple(d[key])
         return cls(**d)
@@ -169,12 +170,11 @@ class EndState:
         return self.kind in (EndKind.MINIMUM, EndKind.SADDLE)
 
     @property
-    def morse(self) -> dict | None:
-        """``{"n_negative", "n_zero", "n_positive"}`` at critical points, else None."""
+    def morse(self) -> MorseCounts | None:
+        """The Hessian eigenvalue counts at critical points, else None."""
         if self.n_negative is None:
             return None
-        return {"n_negative": self.n_negative, "n_zero": self.n_zero,
-                "n_positive": self.n_positive}
+        return MorseCounts(self.n_negative, self.n_zero, self.n_positive)
 
     def describe(self) -> str:
         """One line for tables: the kind and what qualifies it."""
@@ -287,11 +287,10 @@ def end_state(
         H = H[np.ix_(free, free)]
     ev = np.linalg.eigvalsh(H) if H.size else np.zeros(0)
     scale = float(np.abs(ev).max()) if ev.size else 0.0
-    cut = float(zero_tol) * max(scale, np.finfo(float).tiny)
-    n_neg, n_pos = int((ev < -cut).sum()), int((ev > cut).sum())
-    kind = EndKind.SADDLE if n_neg else EndKind.MINIMUM
-    return EndState(kind, n_negative=n_neg, n_zero=int(ev.size - n_neg - n_pos), n_positive=n_pos,
-                    eig_tol=cut, min_eigenvalue=float(ev[0]) if ev.size else None,
+    counts = morse_index(ev, zero_tol)
+    kind = EndKind.SADDLE if counts.n_negative else EndKind.MINIMUM
+    return EndState(kind, **counts, eig_tol=float(zero_tol) * max(scale, np.finfo(float).tiny),
+                    min_eigenvalue=float(ev[0]) if ev.size else None,
                     max_eigenvalue=float(ev[-1]) if ev.size else None, **base)
 
 
@@ -303,23 +302,23 @@ def _channel(model, p, trajectory, loss: float) -> ChannelState | None:
         trajectory = None
     found = find_channels(model, p, trajectory)
     for ch in found:
-        if ch["eps"] == 0.0:  # identical incoming vectors: a saddle line, not a channel
+        if ch.eps == 0.0:  # identical incoming vectors: a saddle line, not a channel
             continue
         q = np.array(p, dtype=float)
-        for k, s in zip(ch["neurons"], ch["signs"]):
+        for k, s in zip(ch.neurons, ch.signs):
             if s < 0:
                 q = flip_sign(model, q, k)
-        i, j = _pair(model, q, ch["neurons"])
+        i, j = _pair(model, q, ch.neurons)
         glu = glu_limit(model, q, i, j)
         limit = None
-        if len(ch["neurons"]) == 2 and getattr(model, "target", None) is not None:
+        if len(ch.neurons) == 2 and getattr(model, "target", None) is not None:
             limit = limit_loss(model, q, [(i, j)])
         return ChannelState(
-            neurons=ch["neurons"], pair=(i, j), signs=ch["signs"], direction=glu["delta"],
-            eps=float(glu["eps"]), glu=glu, limit_loss=limit,
+            neurons=ch.neurons, pair=(i, j), signs=ch.signs, direction=glu.delta,
+            eps=float(glu.eps), glu=glu, limit_loss=limit,
             loss_gap=None if limit is None else loss - limit,
-            outgoing_norm=ch["outgoing_norm"], cosine_distance=ch["cosine_distance"],
-            late_update_fraction=ch["late_update_fraction"],
+            outgoing_norm=ch.outgoing_norm, cosine_distance=ch.cosine_distance,
+            late_update_fraction=ch.late_update_fraction,
         )
     return None
 

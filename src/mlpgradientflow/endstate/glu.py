@@ -33,14 +33,17 @@ output layer must be the identity (the limit is a statement about the network fu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import check_model, finite_array
 from ..activations import Activation, get_activation
+from ..records import Record
 
 __all__ = [
+    "GLULimit",
     "glu_limit",
     "place_on_channel",
     "jump",
@@ -104,7 +107,21 @@ def _tilde(X: np.ndarray, k: int, name: str = "X") -> np.ndarray:
 
 
 # -- the reparametrisation -------------------------------------------------------------------
-def glu_limit(net, p, i: int, j: int) -> dict:
+@dataclass(frozen=True, eq=False)
+class GLULimit(Record):
+    r"""The GLU parameters of a neuron pair (see the module docstring): gate ``w`` (k,),
+    direction ``delta`` (k,), ``eps``, ``a`` and ``c`` (Dout,), ``v = a delta^T``
+    (Dout, k). Reads as a mapping too (``glu["w"]``), as the dicts of earlier versions."""
+
+    w: np.ndarray
+    delta: np.ndarray
+    eps: float
+    a: np.ndarray
+    c: np.ndarray
+    v: np.ndarray
+
+
+def glu_limit(net, p, i: int, j: int) -> GLULimit:
     r"""The GLU parameters of the neuron pair ``(i, j)``.
 
     Formulas in the module docstring: :math:`w = (w_i + w_j)/2`,
@@ -121,7 +138,7 @@ def glu_limit(net, p, i: int, j: int) -> dict:
 
     Returns
     -------
-    dict
+    GLULimit
         ``w`` (k,), ``delta`` (k,), ``eps`` (float), ``a`` (Dout,), ``c`` (Dout,),
         ``v`` (Dout, k), with ``k = Din + bias``.
 
@@ -136,7 +153,7 @@ def glu_limit(net, p, i: int, j: int) -> dict:
     >>> import mlpgradientflow as mgf
     >>> net = mgf.Net([(2, "erf", False), (1, "identity", False)], din=1)
     >>> g = glu_limit(net, [1.1, 0.9, 50.0, -48.0], 0, 1)
-    >>> round(g["eps"], 12), g["delta"].tolist(), g["c"].round(12).tolist(), g["a"].round(12).tolist()
+    >>> round(g.eps, 12), g.delta.tolist(), g.c.round(12).tolist(), g["a"].round(12).tolist()
     (0.1, [1.0], [2.0], [9.8])
     """
     i, j = _check_pair(net, i, j)
@@ -150,14 +167,8 @@ def glu_limit(net, p, i: int, j: int) -> dict:
         )
     eps, delta = dist / 2, diff / dist
     a = eps * (M2[:, i] - M2[:, j])
-    return {
-        "w": (M1[i] + M1[j]) / 2,
-        "delta": delta,
-        "eps": eps,
-        "a": a,
-        "c": M2[:, i] + M2[:, j],
-        "v": np.outer(a, delta),
-    }
+    return GLULimit(w=(M1[i] + M1[j]) / 2, delta=delta, eps=eps, a=a, c=M2[:, i] + M2[:, j],
+                    v=np.outer(a, delta))
 
 
 def place_on_channel(net, p, i: int, j: int, glu: dict, eps: float) -> np.ndarray:
@@ -209,8 +220,9 @@ def place_on_channel(net, p, i: int, j: int, glu: dict, eps: float) -> np.ndarra
 
 def _glu_entry(glu, key: str, size: int | None = None) -> np.ndarray:
     """Entry ``key`` of a GLU dict as a finite float array (flattened when ``size`` is given)."""
-    if not isinstance(glu, dict) or key not in glu:
-        raise ValueError(f"argument `glu` must be a dict with key {key!r} (see glu_limit)")
+    if not isinstance(glu, Mapping | Record) or key not in glu:
+        raise ValueError(f"argument `glu` must be a GLULimit or a dict with key {key!r} "
+                         "(see glu_limit)")
     x = finite_array(f"glu[{key!r}]", glu[key], dtype=float)
     if size is not None and x.size != size:
         raise ValueError(f"argument `glu`: {key!r} must have {size} entries, got {x.size}")

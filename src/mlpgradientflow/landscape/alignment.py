@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .._validation import check_model, finite_array
+from ..records import Record
 
-__all__ = ["cosine_similarity", "align_to_teacher"]
+__all__ = ["Alignment", "cosine_similarity", "align_to_teacher"]
 
 
 def cosine_similarity(x, y) -> float:
@@ -29,7 +32,18 @@ def _incoming(net, p) -> np.ndarray:
     return M[:, : net.din]
 
 
-def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> dict:
+@dataclass(frozen=True, eq=False)
+class Alignment(Record):
+    """Teacher neurons matched to student neurons (see :func:`align_to_teacher`)."""
+
+    teacher: list
+    student: list
+    sign: list
+    cosine_distance: list
+    mean_cosine_distance: float
+
+
+def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> Alignment:
     r"""Match each teacher neuron to a distinct student neuron by incoming-vector direction.
 
     The assignment maximises the summed absolute cosine similarities (or, with
@@ -50,7 +64,7 @@ def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> dict:
 
     Returns
     -------
-    dict
+    Alignment
         ``teacher``: the matched teacher neurons (all of them unless the student is
         narrower); ``student``: the matched student neuron of each;
         ``sign``: +1/-1 per match; ``cosine_distance``: :math:`1 - |\cos|` (or
@@ -77,10 +91,6 @@ def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> dict:
     rows, cols = rows[order], cols[order]
     sign = np.where(C[rows, cols] < 0, -1, 1) if signs else np.ones(len(rows), int)
     dist = 1.0 - score[rows, cols]
-    return {
-        "teacher": rows.tolist(),
-        "student": cols.tolist(),
-        "sign": sign.tolist(),
-        "cosine_distance": dist.tolist(),
-        "mean_cosine_distance": float(dist.mean()) if dist.size else 0.0,
-    }
+    return Alignment(teacher=rows.tolist(), student=cols.tolist(), sign=sign.tolist(),
+                     cosine_distance=dist.tolist(),
+                     mean_cosine_distance=float(dist.mean()) if dist.size else 0.0)

@@ -15,13 +15,16 @@ position :math:`j`. Outgoing weights of the last hidden layer compare as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import as_real
 from ..net import Net, TeacherNet
+from ..records import Record
 from .canonical import ODD_CLASSES, check_symmetry, symmetry_class
 
-__all__ = ["compare_with_teacher", "plot_distances"]
+__all__ = ["LayerMatch", "TeacherComparison", "compare_with_teacher", "plot_distances"]
 
 _ABS = ("odd", "odd_constant", "even", "even_linear", "even_linear_positive_scaling")
 
@@ -34,9 +37,33 @@ def _cosine_distances(T: np.ndarray, S: np.ndarray, absolute: bool) -> np.ndarra
     return 1.0 - (np.abs(C) if absolute else C)
 
 
+@dataclass(frozen=True, eq=False)
+class LayerMatch(Record):
+    """One hidden layer of a comparison: per teacher neuron its matched student neuron, the
+    cosine distance and sign, and the student's excess neurons."""
+
+    cosine_distances: list
+    match: list
+    sign: list
+    excess_neurons: int
+
+
+@dataclass(frozen=True, eq=False)
+class TeacherComparison(Record):
+    """How well a recovered network matches a teacher (see :func:`compare_with_teacher`)."""
+
+    cosine_distances: list
+    layers: list
+    outgoing_cosine_distances: list
+    outgoing_errors: list
+    excess_neurons: int
+    widths: tuple
+    success: bool
+
+
 def compare_with_teacher(
     result, teacher: TeacherNet, *, tol: float = 1e-3, symmetry: str | None = None
-) -> dict:
+) -> TeacherComparison:
     r"""Match the recovered neurons to the teacher's, layer by layer.
 
     Parameters
@@ -53,7 +80,7 @@ def compare_with_teacher(
 
     Returns
     -------
-    dict
+    TeacherComparison
         ``cosine_distances`` (all hidden layers' teacher neurons, in order),
         ``layers`` (per hidden layer: ``cosine_distances``, ``match`` (student index per
         teacher neuron), ``sign``, ``excess_neurons`` (unmatched student neurons)),
@@ -70,7 +97,7 @@ def compare_with_teacher(
     >>> M1, M2 = (m.copy() for m in t.net.unflatten(t.params))
     >>> M1[0] *= -1; M2[:, 0] *= -1  # the same function (tanh is odd)
     >>> out = compare_with_teacher((t.net, np.concatenate([M1.ravel(), M2.ravel()])), t)
-    >>> out["success"], out["layers"][0]["sign"]
+    >>> out.success, out.layers[0].sign
     (True, [-1, 1])
     """
     if hasattr(result, "net"):
@@ -111,30 +138,20 @@ def compare_with_teacher(
         D = np.linalg.norm(S[match], axis=1) / np.linalg.norm(T, axis=1)
         if sym in ODD_CLASSES:  # elsewhere a flip leaves the outgoing sign alone
             D = D * sign
-        layers.append(
-            {
-                "cosine_distances": dist[np.arange(len(T)), match].tolist(),
-                "match": match.tolist(),
-                "sign": sign.tolist(),
-                "excess_neurons": int(S.shape[0] - len(set(match.tolist()))),
-            }
-        )
+        layers.append(LayerMatch(cosine_distances=dist[np.arange(len(T)), match].tolist(),
+                                 match=match.tolist(), sign=sign.tolist(),
+                                 excess_neurons=int(S.shape[0] - len(set(match.tolist())))))
     k_s, k_t = net.layers[-2].width, teacher.layers[-2].width
     a_t = T_mats[-1][:, :k_t].T
     a_s = S_mats[-1][:, :k_s].T[match] * D[:, None]
     widths = ([lay.width for lay in net.layers[:-1]], [lay.width for lay in teacher.layers[:-1]])
-    every = [d for lay in layers for d in lay["cosine_distances"]]
-    return {
-        "cosine_distances": every,
-        "layers": layers,
-        "outgoing_cosine_distances": np.diag(_cosine_distances(a_t, a_s, False)).tolist(),
-        "outgoing_errors": (
-            np.linalg.norm(a_t - a_s, axis=1) / np.linalg.norm(a_t, axis=1)
-        ).tolist(),
-        "excess_neurons": sum(lay["excess_neurons"] for lay in layers),
-        "widths": widths,
-        "success": bool(widths[0] == widths[1] and max(every) <= tol),
-    }
+    every = [d for lay in layers for d in lay.cosine_distances]
+    return TeacherComparison(
+        cosine_distances=every, layers=layers,
+        outgoing_cosine_distances=np.diag(_cosine_distances(a_t, a_s, False)).tolist(),
+        outgoing_errors=(np.linalg.norm(a_t - a_s, axis=1) / np.linalg.norm(a_t, axis=1)).tolist(),
+        excess_neurons=sum(lay.excess_neurons for lay in layers), widths=widths,
+        success=bool(widths[0] == widths[1] and max(every) <= tol))
 
 
 def _in_teacher_coords(S, match, D, k_prev, bias):
@@ -158,7 +175,7 @@ def plot_distances(comparisons, ax=None, labels=None):
     rng = np.random.default_rng(0)  # jitter only spreads the points
     for i, c in enumerate(comparisons):
         d = np.clip(c["cosine_distances"], 1e-16, 1.0)
-        color = "tab:blue" if c["success"] else "tab:red"
+        color = "tab:blue" if c.success else "tab:red"
         ax.scatter(i + rng.uniform(-0.2, 0.2, len(d)), d, s=10, color=color)
     ax.set_yscale("log")
     ax.set_ylim(1e-16, 2.0)

@@ -53,7 +53,7 @@ def row(i: int, run, net, teacher, res) -> dict[str, Any]:
         out.update(channel=" ".join(map(str, st.channel.pair)), channel_eps=st.channel.eps,
                    limit_loss="" if st.channel.limit_loss is None else st.channel.limit_loss)
     signs = symmetry(run.activation) in ODD_CLASSES
-    out["alignment"] = align_to_teacher(net, res.x, teacher, signs=signs)["mean_cosine_distance"]
+    out["alignment"] = align_to_teacher(net, res.x, teacher, signs=signs).mean_cosine_distance
     return out
 
 

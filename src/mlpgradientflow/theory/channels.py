@@ -15,6 +15,8 @@ re-exported here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import as_real, finite_array
@@ -32,8 +34,11 @@ from ..endstate.glu import (
     limit_loss,
     place_on_channel,
 )
+from ..records import Record
 
 __all__ = [
+    "GLUReadout",
+    "SaddleLineStability",
     "find_channels",
     "late_update_fraction",
     "saddle_line_stability",
@@ -46,6 +51,25 @@ __all__ = [
     "limit_loss",
     "place_on_channel",
 ]
+
+
+@dataclass(frozen=True, eq=False)
+class SaddleLineStability(Record):
+    """The matrix B of a neuron, its eigenvalues and the verdict on its saddle line."""
+
+    B: np.ndarray
+    eigenvalues: np.ndarray
+    verdict: str
+
+
+@dataclass(frozen=True, eq=False)
+class GLUReadout(Record):
+    """The best output parameters ``c``, ``v`` of one GLU with gate ``w``, and the loss."""
+
+    w: np.ndarray
+    c: np.ndarray
+    v: np.ndarray
+    loss: float
 
 
 def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> dict:
@@ -86,7 +110,7 @@ def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> dict:
 
     Returns
     -------
-    dict
+    SaddleLineStability
         ``B`` (k, k) with ``k = Din + bias``, its ``eigenvalues`` (ascending), ``verdict``.
 
     Examples
@@ -97,7 +121,7 @@ def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> dict:
     >>> net = mgf.Net([(1, "tanh", False), (1, "identity", False)], input=X, target=np.sin(X))
     >>> res = mgf.train(net, [1.0, 1.0], verbosity=0)
     >>> st = saddle_line_stability(net, res.x, 0)
-    >>> st["B"].round(5).tolist(), st["verdict"]
+    >>> st.B.round(5).tolist(), st.verdict
     ([[0.00742]], 'plateau of minima')
     """
     _check_two_layer(net)
@@ -124,7 +148,7 @@ def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> dict:
         verdict = "degenerate"
     else:
         verdict = "plateau of minima" if pos else "strict saddles"
-    return {"B": B, "eigenvalues": ev, "verdict": verdict}
+    return SaddleLineStability(B=B, eigenvalues=ev, verdict=verdict)
 
 
 def glu_readout(X, y, w, activation, *, weights=None) -> dict:
@@ -152,7 +176,7 @@ def glu_readout(X, y, w, activation, *, weights=None) -> dict:
 
     Returns
     -------
-    dict
+    GLUReadout
         ``c`` (Dout,), ``v`` (Dout, k), ``loss`` (float), and ``w``: a ``glu`` for
         :func:`glu_forward`.
 
@@ -186,9 +210,4 @@ def glu_readout(X, y, w, activation, *, weights=None) -> dict:
     sq = np.sqrt(om / len(X))[:, None]
     coef = np.linalg.lstsq(sq * F, sq * y, rcond=None)[0]  # (1 + k, Dout)
     r = F @ coef - y
-    return {
-        "w": w,
-        "c": coef[0],
-        "v": coef[1:].T,
-        "loss": float((om * (r * r).sum(axis=1)).mean()),
-    }
+    return GLUReadout(w=w, c=coef[0], v=coef[1:].T, loss=float((om * (r * r).sum(axis=1)).mean()))

@@ -24,24 +24,27 @@ Examples
 >>> net = mgf.Net([(3, "g", True), (1, "identity", True)], input=X, target=teacher(X))
 >>> p_min = teacher.params                      # a global minimum (zero loss)
 >>> pp = permutation_point(net, p_min, 0, 1)
->>> bool(pp["gnorm"] < 1e-10), pp["loss"] > 0, pp["morse_index"]["n_negative"] >= 1
+>>> bool(pp.gnorm < 1e-10), pp.loss > 0, pp.morse_index.n_negative >= 1
 (True, True, True)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import as_int, as_real
 from ..derivatives import hessian_spectrum
-from ..landscape.spectrum import morse_index
+from ..endstate.morse import MorseCounts, morse_index
 from ..landscape.surgery import _hidden, _neuron_index, merge_neurons, shrink_net, split_neuron
-from ..training import DEFAULTS, TrainOptions, train
+from ..records import Record
+from ..training import DEFAULTS, TrainOptions, TrainResult, train
 
-__all__ = ["permutation_point", "kth_order_point", "permutation_point_count"]
+__all__ = ["PermutationPoint", "permutation_point", "kth_order_point", "permutation_point_count"]
 
 #: the widest layer :func:`permutation_point_count` counts for (width! has 450k digits)
 MAX_COUNT_WIDTH = 10**5
@@ -49,6 +52,22 @@ MAX_COUNT_WIDTH = 10**5
 #: ``train`` options used to re-optimise the reduced network (the package defaults, quiet,
 #: to ``min_gnorm=1e-13``); ``train_options`` update them
 DEFAULT_TRAIN_OPTIONS = DEFAULTS.replace(min_gnorm=1e-13, verbosity=0)
+
+
+@dataclass(frozen=True, eq=False)
+class PermutationPoint(Record):
+    """A (K-th order) permutation point and its valley (see :func:`kth_order_point`)."""
+
+    p: np.ndarray
+    loss: float
+    gnorm: float
+    morse_index: MorseCounts
+    evals: np.ndarray
+    valley: np.ndarray
+    gamma: list
+    pairs: list
+    reduced: TrainResult
+    reduced_net: object
 
 
 def permutation_point(
@@ -61,7 +80,7 @@ def permutation_point(
     gamma: float = 0.5,
     train_options: dict | None = None,
     morse_tol: float = 1e-9,
-) -> dict:
+) -> PermutationPoint:
     r"""The permutation point on the path from ``p_min`` to its copy with ``i``, ``j`` swapped.
 
     Following Brea et al. (2019): merge neurons ``i`` and ``j`` of ``p_min`` (average the
@@ -88,7 +107,7 @@ def permutation_point(
     >>> X = np.random.default_rng(0).standard_normal((100, 1))
     >>> net = mgf.Net([(2, "tanh", False), (1, "identity", False)], input=X, target=np.sin(X))
     >>> pp = permutation_point(net, np.array([1.0, -0.5, 1.0, 0.3]), 0, 1)
-    >>> pp["p"].shape, pp["valley"].shape, bool(pp["gnorm"] < 1e-10)
+    >>> pp.p.shape, pp.valley.shape, bool(pp.gnorm < 1e-10)
     ((4,), (4,), True)
     """
     out = kth_order_point(
@@ -100,8 +119,7 @@ def permutation_point(
         train_options=train_options,
         morse_tol=morse_tol,
     )
-    out["valley"] = out["valley"][0]
-    return out
+    return dataclasses.replace(out, valley=out.valley[0])
 
 
 def kth_order_point(
@@ -153,7 +171,7 @@ def kth_order_point(
 
     Returns
     -------
-    dict
+    PermutationPoint
         ``p`` (P,): the point; ``loss``; ``gnorm``: :math:`\|\nabla L(p)\|_\infty`;
         ``morse_index``: counts of negative, near-zero and positive Hessian eigenvalues;
         ``evals``: the Hessian spectrum (ascending); ``valley`` (K, P): orthonormal rows
@@ -167,7 +185,7 @@ def kth_order_point(
     >>> X = np.random.default_rng(0).standard_normal((100, 1))
     >>> net = mgf.Net([(4, "tanh", False), (1, "identity", False)], input=X, target=np.sin(X))
     >>> pp = kth_order_point(net, net.random_params(0), [(0, 2), (1, 3)])
-    >>> pp["reduced_net"].layers[0].width, pp["valley"].shape
+    >>> pp.reduced_net.layers[0].width, pp.valley.shape
     (2, (2, 8))
     """
     layer, (_, _, acts) = _hidden(net, p_min, layer)
@@ -200,18 +218,11 @@ def kth_order_point(
 
     loss, grad = net.fg(p)
     evals, _ = hessian_spectrum(net, p)
-    return {
-        "p": p,
-        "loss": float(loss),
-        "gnorm": float(np.abs(grad).max()),
-        "morse_index": morse_index(evals, morse_tol),
-        "evals": evals,
-        "valley": np.stack([_valley(net, p, layer, i, j) for i, j in pairs]),
-        "gamma": gammas,
-        "pairs": pairs,
-        "reduced": res,
-        "reduced_net": reduced_net,
-    }
+    return PermutationPoint(
+        p=p, loss=float(loss), gnorm=float(np.abs(grad).max()),
+        morse_index=morse_index(evals, morse_tol), evals=evals,
+        valley=np.stack([_valley(net, p, layer, i, j) for i, j in pairs]), gamma=gammas,
+        pairs=pairs, reduced=res, reduced_net=reduced_net)
 
 
 def permutation_point_count(width: int, order: int = 1) -> int:
