@@ -127,6 +127,24 @@ def test_run_is_the_sweep_with_the_embedded_configuration(tmp_path, capsys):
         assert r.end_state.kind == ref.end_state.kind
     assert cli.main(args[:-1] + ["--quiet"]) == 0  # the same command again: resumes, same rows
     assert json.loads((out / "summary.json").read_text())["rows"] == rows
+    capsys.readouterr()
+
+    # reading it back: a pandas table with the summary's rows, and `show`
+    df = mgf.load_sweep(out)
+    assert list(df.columns) == COLUMNS and len(df) == 2 and df.attrs["kind"] == "sweep"
+    assert df["loss"].tolist() == [r["loss"] for r in rows]
+    assert df["channel"].isna().all() and str(df["n_negative"].dtype) == "Int64"
+    assert cli.main(["show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    kinds = {r["end_state"] for r in rows}
+    assert "sweep of 2 runs: " in shown and all(k in shown for k in kinds)
+    assert f"mgf.load_sweep({str(out)!r})" in shown
+    assert cli.main(["show", str(out / "runs" / "run_00001.npz")]) == 0
+    assert f"P = {rows[1]['nparams']}" in capsys.readouterr().out
+    (out / "summary.json").unlink()  # as after Ctrl-C before the summary: the saved runs
+    assert len(mgf.load_sweep(out)) == 2 and mgf.load_sweep(out).attrs["kind"] == "unfinished sweep"
+    assert cli.main(["show", str(tmp_path / "nothing")]) == 2
+    assert capsys.readouterr().err.strip().endswith("does not exist")
 
 
 def load_config_of(out: Path):

@@ -298,3 +298,30 @@ def test_an_overflowing_flow_keeps_the_best_point():
                     **QUIET)
     assert res.ode_stopped_by.startswith("failed: ") and np.isfinite(res.x).all()
     assert res.loss <= net.loss(p0)
+
+
+def test_scipy_result_fields(small):
+    """scipy's OptimizeResult names: views of the result, with the meanings documented."""
+    net, p0 = small
+    res = mgf.train(net, p0, **QUIET)
+    assert res.success is res.converged is True and res.status == 0
+    assert res.fun == res.loss and res.nit == res.ode_iterations + res.optim_iterations
+    assert res.nfev == res.njev == res.n_gradients and res.nhev == res.n_hessians > 0
+    np.testing.assert_array_equal(res.jac, net.gradient(res.x))
+    assert res.message.startswith("minimum: flow stopped by") and res["status"] == 0
+    short = mgf.train(net, p0, maxiterations_ode=5, maxiterations_optim=0, **QUIET)
+    assert (short.success, short.status) == (False, 1)
+    assert short.message == "not converged: flow stopped by maxiterations ≥ 5"
+    stopped = mgf.train(net, p0, callback=lambda info: info.iteration >= 3, **QUIET)
+    assert stopped.status == 4 and "callback" in stopped.message
+    assert set(mgf.training.result.STATUS) == {0, 1, 2, 3, 4}
+
+
+def test_progress_lines_name_what_they_show(small, capsys):
+    net, p0 = small
+    mgf.train(net, p0, maxiterations_ode=50, maxiterations_optim=3, verbosity=1,
+              progress_interval=0.0)
+    lines = capsys.readouterr().err.splitlines()
+    flow = [ln for ln in lines if ln.startswith("flow ") and "step" in ln]
+    assert flow and all("/50, flow time t = " in ln and "‖∇L‖∞ = " in ln for ln in flow)
+    assert any(ln.startswith("optim ") and "iteration " in ln and "/3" in ln for ln in lines)

@@ -4,11 +4,12 @@ The pipeline: layer spec -> :class:`Net` -> derivatives (:func:`loss`, :func:`gr
 :func:`hessian`) -> training -> results. See the README for a tour.
 """
 
+import importlib as _importlib
+from typing import TYPE_CHECKING
+
 from . import activations as activations
 from . import data as data
 from . import gaussian as gaussian
-from . import landscape as landscape
-from . import theory as theory
 from ._validation import NonFiniteError as NonFiniteError
 from ._version import __version__ as __version__  # noqa: E402
 from .activations import Activation as Activation
@@ -39,7 +40,35 @@ from .training import TrainResult as TrainResult
 from .training import load_result as load_result
 from .training import train as train
 
+if TYPE_CHECKING:
+    from . import io, landscape, plot, recovery, storage, sweep, theory
+    from .sweep import load_sweep
+
+#: subpackages imported on first use (``mgf.recovery``, ``mgf.plot``, ...): they pull in
+#: SciPy modules (and matplotlib for ``plot``) that ``import mlpgradientflow`` need not pay for
+_LAZY = ("cli", "derivatives", "endstate", "io", "landscape", "layout", "dataset", "losses",
+         "model", "parallel", "plot", "recovery", "records", "storage", "sweep", "theory",
+         "training")
+
+
+#: top-level names that live in a lazy subpackage
+_LAZY_NAMES = {"load_sweep": "sweep"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return _importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        return getattr(_importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_NAMES))
+
+
 __all__ = [
+    "__version__",
     "Activation",
     "Adam",
     "Descent",
@@ -52,7 +81,9 @@ __all__ = [
     "end_state",
     "load_result",
     "load_results",
+    "load_sweep",
     "train",
+    "train_many",
     "Net",
     "NetI",
     "gauss_hermite_net",
@@ -64,6 +95,15 @@ __all__ = [
     "activations",
     "data",
     "theory",
+    "derivatives",
+    "endstate",
+    "io",
+    "plot",
+    "recovery",
+    "storage",
+    "sweep",
+    "training",
+    "parallel",
     "fg",
     "fgh",
     "gradient",

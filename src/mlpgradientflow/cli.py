@@ -1,7 +1,9 @@
-"""The command line: ``mlpgradientflow run`` and ``mlpgradientflow sweep`` (also
-``python -m mlpgradientflow ...``). Both run the one teacher–student pipeline of
-:mod:`mlpgradientflow.sweep`: ``run`` on the embedded configuration
-(:data:`~mlpgradientflow.sweep.RUN`, changed by its options), ``sweep`` on a TOML file."""
+"""The command line: ``mlpgradientflow run``, ``sweep`` and ``show`` (also
+``python -m mlpgradientflow ...``). ``run`` and ``sweep`` run the one teacher–student
+pipeline of :mod:`mlpgradientflow.sweep`: ``run`` on the embedded configuration
+(:data:`~mlpgradientflow.sweep.RUN`, changed by its options), ``sweep`` on a TOML file;
+``show`` summarises a result folder or file. Errors are one line on stderr with exit status
+2 (the traceback with ``--debug``); failed runs give status 1, Ctrl-C 130."""
 
 from __future__ import annotations
 
@@ -19,6 +21,13 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="mlpgradientflow",
         description="Exact loss landscapes and gradient flow of small multilayer perceptrons.",
+        formatter_class=_Formatter,
+        epilog="examples:\n"
+        "  mlpgradientflow run --out results               # the embedded experiment\n"
+        "  mlpgradientflow sweep examples/sweep.toml --out results/sweep\n"
+        "  mlpgradientflow show results/sweep              # what a folder holds\n"
+        "The command is installed in the project's environment: .venv/bin/mlpgradientflow\n"
+        "(after `make run` or `make test`; or `source .venv/bin/activate`).",
     )
     ap.add_argument("--debug", action="store_true",
                     help="show the full traceback of an unexpected error")
@@ -26,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="teacher-student experiment on embedded defaults",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Formatter,
+        epilog="examples:\n  mlpgradientflow run --out results --name first\n"
+        "  mlpgradientflow run --widths 2 4 --seeds 0 1 2 --activation tanh --processes 2\n"
+        "  mlpgradientflow run --n-seeds 10 --maxiterations-ode 5000",
         description="Teacher-student experiment: a teacher network makes targets for Gaussian "
         "inputs; students of several widths are trained by gradient flow and Newton, and each "
         "end point is classified (minimum, saddle, flat channel, not converged) with its loss, "
@@ -39,8 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--widths", type=int, nargs="+", default=list(RUN.widths), help="student widths")
     seeds = run.add_mutually_exclusive_group()
     seeds.add_argument("--seeds", type=int, nargs="+", default=None,
-                       help=f"student seeds, a list (default: {' '.join(map(str, RUN.seeds))})")
-    seeds.add_argument("--n-seeds", type=int, default=None, help="number of seeds: 0 .. N-1")
+                       help=f"student seeds, a list of integers (default: "
+                       f"{' '.join(map(str, RUN.seeds))}); for a count use --n-seeds")
+    seeds.add_argument("--n-seeds", type=int, default=None, metavar="N",
+                       help="number of seeds: the seeds 0 .. N-1")
     run.add_argument("--n", type=int, default=RUN.n[0], help="number of Gaussian input samples")
     run.add_argument("--din", type=int, default=RUN.din[0], help="input dimension")
     run.add_argument("--teacher-width", type=int, default=RUN.teacher_widths[0],
@@ -64,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser(
         "sweep",
         help="teacher-student grid from a TOML file, on a process pool or a Dask cluster",
+        formatter_class=_Formatter,
+        epilog="examples:\n  mlpgradientflow sweep examples/sweep.toml --out results/sweep\n"
+        "  mlpgradientflow sweep grid.toml --out /shared/sweep --scheduler tcp://10.1.2.3:8786\n"
+        "then: mlpgradientflow show results/sweep; in Python mgf.load_sweep('results/sweep')",
         description="Teacher-student sweep: one training run per combination of the grid in "
         "CONFIG (student widths, seeds, activations, N, Din, teachers; [train] holds the "
         "options of train). Each run is saved to OUT/runs/ as it finishes; the same command "
@@ -80,7 +98,32 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.add_argument("--overwrite", action="store_true",
                        help="start fresh when OUT holds results of another sweep")
+    show = sub.add_parser(
+        "show",
+        help="summarise a result folder (run, sweep, train_many) or a result file",
+        formatter_class=_Formatter,
+        description="What PATH holds: the runs' end states, the lowest loss, failures, and "
+        "how to load it in Python.",
+        epilog="examples:\n  mlpgradientflow show results/20261203-120000\n"
+        "  mlpgradientflow show many/runs/run_00003.npz",
+    )
+    show.add_argument("path", help="a folder written by run, sweep or train_many, or an .npz result")
     return ap
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults in the help (where there is one to show); text with line breaks (the
+    examples of an epilog) as written, other text wrapped."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +134,14 @@ def main(argv: list[str] | None = None) -> int:
 
     client = None
     try:
+        if args.command == "show":
+            from .sweep import describe
+
+            try:
+                print(describe(args.path))
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
+            return 0
         if args.command == "run":
             cfg, out, title = _run_config(args)
         else:
@@ -104,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         executor = client if client is not None else (
             None if args.processes == 0 else args.processes or "processes")
         outcome = _execute(cfg, out, executor, args.quiet, title, args.overwrite)
-    except (ConfigError, ResumeError, FolderLocked) as err:
+    except (ConfigError, ResumeError, FolderLocked, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except Exception as err:  # unexpected: one clear line, the traceback with --debug
@@ -190,7 +241,9 @@ def _report(outcome, show_table: bool) -> int:
         kinds[r.get("end_state") or "failed"] = kinds.get(r.get("end_state") or "failed", 0) + 1
     print(f"{len(outcome)} runs: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
     print(f"written to {outcome.folder}/\n  " + ", ".join(outcome.files) + ", runs/*.npz")
-    print(f"load them with: mgf.load_results({str(outcome.folder)!r})")
+    print(f"load them with: mgf.load_sweep({str(outcome.folder)!r}) (a pandas table), "
+          f"mgf.load_results({str(outcome.folder)!r}) (the TrainResults); "
+          f"summary: mlpgradientflow show {outcome.folder}")
     if outcome.unwritten:
         print(f"{len(outcome.unwritten)} files could not be written:\n  "
               + "\n  ".join(outcome.unwritten), file=sys.stderr)

@@ -9,7 +9,9 @@
   files and the figures (:func:`run_sweep`);
 * :mod:`.summary`: one row per run (end state, loss, gradient, Morse counts, channel,
   alignment with the teacher);
-* :mod:`.figures`: the figures.
+* :mod:`.figures`: the figures;
+* :mod:`.load`: reading a folder back (:func:`load_sweep` into pandas, :func:`describe` for
+  ``mlpgradientflow show``).
 """
 
 from .config import RUN as RUN
@@ -19,10 +21,12 @@ from .config import Run as Run
 from .config import SweepConfig as SweepConfig
 from .config import expand as expand
 from .config import load_config as load_config
+from .load import describe as describe
+from .load import load_sweep as load_sweep
 from .run import SweepInterrupted as SweepInterrupted
 from .run import SweepOutcome as SweepOutcome
 from .run import run_sweep as run_sweep
 from .summary import COLUMNS as COLUMNS
 
 __all__ = ["COLUMNS", "ConfigError", "RUN", "RUN_TRAIN", "Run", "SweepConfig", "SweepInterrupted", "SweepOutcome",
-           "expand", "load_config", "run_sweep"]
+           "describe", "expand", "load_config", "load_sweep", "run_sweep"]

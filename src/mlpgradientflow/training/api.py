@@ -198,6 +198,7 @@ def _train(net: Model, p0, opts: TrainOptions, callback=None) -> TrainResult:
         info={"alg": repr(flow.alg if solver is None else solver), "optim_solver": method,
               "layerspec": getattr(net, "layerspec", None),
               "trajectory_ends_after_optim": bool(after_optim)},
+        jac=np.array(g_reg, dtype=float),
     )
 
 
@@ -216,7 +217,7 @@ _FAILURES = {NonFiniteError: "the network overflowed", SolverFailure: "solver fa
 def _phase(name: str, obj: Objective, run, rules: StopRules, *, verbosity: int,
            interval: float) -> PhaseRecord:
     """Run one phase and return its record (Ctrl-C and failures end it, keeping the best)."""
-    progress = Progress(name, verbosity, interval)
+    progress = Progress(name, verbosity, interval, budget=rules.maxiterations)
     n_f, n_h = obj.n_f + obj.n_noise, obj.n_h
     iterations, message = 0, ""
     try:

@@ -146,7 +146,7 @@ def discrete_dynamics(
             obj.fg(x)  # best point and stopping rules on the full data
         recorder.add_step(it - 1, it, None, x)
         if progress is not None:
-            progress.update(t=it, loss=obj.best_loss, gnorm=obj.best_gnorm)
+            progress.update(it, obj.best_loss, obj.best_gnorm)
         reason = stop.check(obj, it, x=x) if epoch_done else _hard_limits(stop, it)
         if reason is not None:
             if full:

@@ -74,7 +74,7 @@ def gradient_flow(
     while True:
         recorder.add_step(solver.t_prev, solver.t, solver.interpolate, solver.y)
         if progress is not None:
-            progress.update(t=solver.t, loss=obj.best_loss, gnorm=obj.best_gnorm)
+            progress.update(steps, obj.best_loss, obj.best_gnorm, t=solver.t)
         reason = stop.check(obj, steps, solver.t, solver.y)
         if reason is None and solver.t >= maxT:
             reason = Stop(StopReason.MAXT)

@@ -20,14 +20,25 @@ from ..endstate import EndState
 from ..io import atomic_write
 from .stopping import PhaseRecord, StopReason
 
-__all__ = ["TrainResult", "Trajectory", "load_result"]
+__all__ = ["TrainResult", "Trajectory", "load_result", "STATUS"]
 
-_ARRAYS = ("x", "init", "ode_x", "loss_curve")
+_ARRAYS = ("x", "init", "ode_x", "loss_curve", "jac")
 #: version of the file layout written by :meth:`TrainResult.save`
 FORMAT = 2
 #: the reference's result keys that are views of the phase records
 _VIEWS = ("ode_stopped_by", "optim_stopped_by", "ode_iterations", "optim_iterations",
           "ode_time_run", "optim_time_run")
+#: scipy's :class:`~scipy.optimize.OptimizeResult` names that are views of the result
+_SCIPY = ("fun", "success", "status", "message", "nit", "nfev", "njev", "nhev")
+
+#: ``res.status`` codes (scipy's habit: 0 is success) and what they mean
+STATUS = {
+    0: "converged: a critical point (minimum or saddle) to the requested precision",
+    1: "budget exhausted before a critical point (iterations, patience, maxT or a wall cap)",
+    2: "in a flat channel: the optimum lies at infinity (see res.end_state.channel)",
+    3: "failed: the network overflowed or a solver could not go on (best point kept)",
+    4: "stopped early: Ctrl-C or the callback (best point so far)",
+}
 
 
 @dataclass
@@ -89,6 +100,16 @@ class TrainResult:
         The options of the run as flat JSON keywords (:meth:`TrainOptions.to_json`).
     info : dict
         Everything else worth keeping: solver names, layer spec.
+    jac : ndarray (P,)
+        :math:`\\nabla L_{reg}(x)`, the gradient of the objective that training minimised
+        (the mean loss plus barrier and merge penalty when set; ``gnorm_regularized`` is
+        its ∞-norm). None in files of older versions.
+
+    scipy's :class:`~scipy.optimize.OptimizeResult` names are read-only views: ``fun``
+    (= ``loss``), ``success`` (= ``converged``), ``status`` (an int, :data:`STATUS`),
+    ``message`` (the end state and both stop reasons), ``nit`` (flow steps plus optimiser
+    iterations), ``nfev`` = ``njev`` (= ``n_gradients``: every evaluation gives loss and
+    gradient together) and ``nhev`` (= ``n_hessians``).
 
     The reference's keys ``ode_stopped_by``, ``optim_stopped_by`` (strings such as
     ``"maxiterations ≥ 100"``), ``ode_iterations``, ``optim_iterations``, ``ode_time_run``,
@@ -115,6 +136,7 @@ class TrainResult:
     shapes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    jac: np.ndarray | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -146,13 +168,61 @@ class TrainResult:
     def optim_time_run(self) -> float:
         return self.optim.time
 
+    # -- scipy.optimize.OptimizeResult's names ---------------------------------------------
+    @property
+    def fun(self) -> float:
+        return self.loss
+
+    @property
+    def success(self) -> bool:
+        return self.converged
+
+    @property
+    def status(self) -> int:
+        """0 converged, 1 budget exhausted, 2 channel, 3 failed, 4 stopped early (:data:`STATUS`)."""
+        reasons = (self.ode.reason, self.optim.reason)
+        if self.converged:
+            return 0
+        if StopReason.FAILED in reasons or StopReason.SOLVER_FAILURE in reasons:
+            return 3
+        if StopReason.INTERRUPTED in reasons or StopReason.CALLBACK in reasons:
+            return 4
+        kind = None if self.end_state is None else str(self.end_state.kind)
+        if kind == "channel" or StopReason.CHANNEL in reasons:
+            return 2
+        return 1
+
+    @property
+    def message(self) -> str:
+        kind = "not classified" if self.end_state is None else str(self.end_state.kind)
+        parts = [f"{name} stopped by {rec.stopped_by}" for name, rec in
+                 (("flow", self.ode), ("optimiser", self.optim))
+                 if rec.reason is not StopReason.NOT_RUN]
+        return f"{kind}: " + ("; ".join(parts) or "no phase ran")
+
+    @property
+    def nit(self) -> int:
+        return self.ode.iterations + self.optim.iterations
+
+    @property
+    def nfev(self) -> int:
+        return self.n_gradients
+
+    @property
+    def njev(self) -> int:
+        return self.n_gradients
+
+    @property
+    def nhev(self) -> int:
+        return self.n_hessians
+
     def __getitem__(self, key: str) -> Any:
         if key not in self.keys():
             raise KeyError(key)
         return getattr(self, key)
 
     def keys(self) -> list[str]:
-        return [f.name for f in fields(self)] + list(_VIEWS)
+        return [f.name for f in fields(self)] + list(_VIEWS) + list(_SCIPY)
 
     def __repr__(self) -> str:
         kind = "" if self.end_state is None else f"end_state={str(self.end_state.kind)!r}, "
@@ -166,7 +236,7 @@ class TrainResult:
     # -- files ---------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
         """Write the result to ``path`` (a ``.npz`` file), atomically."""
-        arrays = {k: np.asarray(getattr(self, k)) for k in _ARRAYS}
+        arrays = {k: np.asarray(getattr(self, k)) for k in _ARRAYS if getattr(self, k) is not None}
         arrays["trajectory_t"] = self.trajectory.t
         arrays["trajectory_x"] = self.trajectory.x
         meta = {f.name: getattr(self, f.name) for f in fields(self)
@@ -236,7 +306,7 @@ def load_result(path: str | os.PathLike) -> TrainResult:
     """Read a result written by :meth:`TrainResult.save`."""
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
-        arrays = {k: z[k] for k in _ARRAYS}
+        arrays = {k: z[k] for k in _ARRAYS if k in z.files}
         traj = Trajectory(z["trajectory_t"], z["trajectory_x"])
     if meta.pop("format", None) != FORMAT:
         raise ValueError(f"{os.fspath(path)}: not a result file of this version of "
