@@ -353,10 +353,13 @@ class TeacherNet:
     layers : sequence of (width, activation, bias)
         As for :class:`Net`; the last width must be given.
     din : int
-        Input dimension.
+        Input dimension (or give ``input``).
     params : array, optional
         Flat parameters; drawn with :meth:`Net.random_params` from ``rng`` when missing.
     rng : int or numpy.random.Generator, optional
+    input : array (N, Din), optional
+        As the reference's ``TeacherNet(layers=..., input=X)``: gives ``din``, and
+        ``teacher.input``/``teacher.target`` hold ``X`` and ``teacher(X)``.
 
     Examples
     --------
@@ -365,15 +368,31 @@ class TeacherNet:
     >>> t = mgf.TeacherNet([(4, "softplus", True), (1, "identity", True)], din=2, rng=1)
     >>> t(np.zeros((5, 2))).shape
     (5, 1)
+    >>> t2 = mgf.TeacherNet([(4, "softplus", True), (1, "identity", True)], input=np.ones((3, 2)))
+    >>> t2.din, t2.target.shape
+    (2, (3, 1))
     """
 
-    def __init__(self, layers, *, din: int, params=None, rng=None) -> None:
+    def __init__(self, layers, *, din: int | None = None, params=None, rng=None,
+                 input=None) -> None:
+        self.input = self.target = None
+        if input is not None:
+            data = Dataset(input)
+            if din is not None and din != data.din:
+                raise ValueError(f"argument `din` ({din}) differs from the input's "
+                                 f"dimension ({data.din})")
+            din = data.din
+        if din is None:
+            raise TypeError("TeacherNet: give `din` or `input`")
         self.net = Net(layers, din=din)
         self.params = (
             self.net.random_params(rng)
             if params is None
             else self.net.check_params(params, "params")
         ).copy()
+        if input is not None:
+            self.input = data.input
+            self.target = self(self.input)
 
     @property
     def p(self) -> np.ndarray:
@@ -440,7 +459,22 @@ def _layer_number(key: str) -> int:
     return int(key[1:])
 
 
-def params2dict(net: Net, p) -> dict[str, np.ndarray]:
-    """``{"w1": M_1, ...}``: copies of the per-layer matrices ``[W_l | b_l]`` (reference names)."""
+def params2dict(net, p=None) -> dict[str, np.ndarray]:
+    """``{"w1": M_1, ...}``: copies of the per-layer matrices ``[W_l | b_l]`` (reference names).
+
+    ``params2dict(net, p)``; ``params2dict(res)`` for a TrainResult (its ``x`` and layer
+    shapes: the reference's ``params2dict(p)`` of a ComponentArray). A bare flat vector
+    does not know its layer shapes: pass the net.
+
+    >>> import numpy as np, mlpgradientflow as mgf
+    >>> net = mgf.Net([(2, "tanh", True), (1, "identity", False)], din=1)
+    >>> {k: v.shape for k, v in params2dict(net, np.arange(6.0)).items()}
+    {'w1': (2, 2), 'w2': (1, 2)}
+    """
+    if p is None:
+        if isinstance(net, Net) or not callable(getattr(net, "params2dict", None)):
+            raise TypeError("params2dict: a flat vector does not know its layer shapes; "
+                            "call params2dict(net, p) or net.params2dict(p)")
+        return net.params2dict()  # a TrainResult: its x in its layer shapes
     check_model(net)
     return {f"w{i}": M.copy() for i, M in enumerate(net.unflatten(net.check_params(p)), 1)}

@@ -17,32 +17,93 @@ Examples
 >>> evals, evecs = mgf.hessian_spectrum(net, p)
 >>> bool(np.all(np.diff(evals) >= 0))
 True
+>>> spec = mgf.hessian_spectrum(net, p)            # as Julia's Eigen
+>>> bool(np.array_equal(spec.values, evals)), spec.vectors.shape
+(True, (13, 13))
+>>> X2 = np.ones((4, 2))                               # the same net on other data
+>>> bool(mgf.loss(net, p, input=X2, target=np.zeros((4, 1)), reduction="sum")
+...      == 4 * mgf.loss(net, p, input=X2, target=np.zeros((4, 1))))
+True
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from .._validation import check_model
 
-__all__ = ["loss", "gradient", "hessian", "hessian_spectrum", "fg", "fgh"]
+__all__ = ["loss", "gradient", "hessian", "hessian_spectrum", "fg", "fgh", "Eigen"]
 
 
-def loss(net, p, *, maxnorm: float = math.inf, merge=None) -> float:
-    """Mean loss of ``net`` at ``p`` (see :meth:`Net.loss`)."""
-    return check_model(net).loss(p, maxnorm=maxnorm, merge=merge)
+class Eigen(NamedTuple):
+    """The spectrum of a symmetric matrix, as Julia's ``Eigen``: ``values`` (P,) ascending,
+    ``vectors`` (P, P) with ``vectors[:, i]`` belonging to ``values[i]``; unpacks as
+    ``values, vectors = ...``."""
+
+    values: np.ndarray
+    vectors: np.ndarray
 
 
-def gradient(net, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
-    """Gradient (P,) of the mean loss (see :meth:`Net.gradient`)."""
-    return check_model(net).gradient(p, maxnorm=maxnorm, merge=merge, out=out)
+def _bound(net, input, target, weights):
+    """``net`` on other data when ``input``/``target``/``weights`` are given (the
+    reference's keywords); the net itself otherwise."""
+    check_model(net)
+    if input is None and target is None and weights is None:
+        return net
+    if not hasattr(net, "with_data"):
+        raise TypeError(f"keywords `input`/`target`/`weights` need a Net with data, got "
+                        f"{type(net).__name__}")
+    if input is None:
+        input = net.input
+        target = net.target if target is None else target
+        weights = net.weights if weights is None else weights
+    return net.with_data(input=input, target=target, weights=weights)
 
 
-def hessian(net, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
-    """Exact Hessian (P, P) of the mean loss (see :meth:`Net.hessian`)."""
-    return check_model(net).hessian(p, maxnorm=maxnorm, merge=merge, out=out)
+def _scale(reduction: str, net) -> float:
+    """1 for the mean loss, N for the sum (the reference's in-place ``gradient!``/``hessian!``)."""
+    if reduction == "mean":
+        return 1.0
+    if reduction == "sum":
+        return float(getattr(net, "n_samples", 1))
+    raise ValueError(f"argument `reduction` must be 'mean' or 'sum', got {reduction!r}")
+
+
+def loss(net, p, *, maxnorm: float = math.inf, merge=None, input=None, target=None,
+         weights=None, reduction: str = "mean") -> float:
+    r"""Loss of ``net`` at ``p``: the mean :math:`\frac1N\sum_n w_n\ell_n` (see :meth:`Net.loss`).
+
+    ``input``/``target``/``weights`` evaluate it on other data (the reference's keywords;
+    ``input`` alone keeps nothing else); ``reduction="sum"`` gives :math:`N` times the mean
+    (the reference's sum-loss, with :math:`N` barrier and merge terms).
+    """
+    net = _bound(net, input, target, weights)
+    return _scale(reduction, net) * net.loss(p, maxnorm=maxnorm, merge=merge)
+
+
+def gradient(net, p, *, maxnorm: float = math.inf, merge=None, out=None, input=None,
+             target=None, weights=None, reduction: str = "mean") -> np.ndarray:
+    """Gradient (P,) of :func:`loss` (same keywords; ``out`` receives it)."""
+    net = _bound(net, input, target, weights)
+    scale = _scale(reduction, net)
+    g = net.gradient(p, maxnorm=maxnorm, merge=merge, out=out)
+    if scale != 1.0:
+        g *= scale
+    return g
+
+
+def hessian(net, p, *, maxnorm: float = math.inf, merge=None, out=None, input=None,
+            target=None, weights=None, reduction: str = "mean") -> np.ndarray:
+    """Exact Hessian (P, P) of :func:`loss` (same keywords; ``out`` receives it)."""
+    net = _bound(net, input, target, weights)
+    scale = _scale(reduction, net)
+    H = net.hessian(p, maxnorm=maxnorm, merge=merge, out=out)
+    if scale != 1.0:
+        H *= scale
+    return H
 
 
 def fg(net, p, **kwargs):
@@ -55,14 +116,16 @@ def fgh(net, p, **kwargs):
     return check_model(net).fgh(p, **kwargs)
 
 
-def hessian_spectrum(net, p, *, maxnorm: float = math.inf, merge=None):
+def hessian_spectrum(net, p, *, maxnorm: float = math.inf, merge=None, **data) -> Eigen:
     """Eigenvalues (ascending) and eigenvectors (columns) of the exact Hessian.
+
+    The keywords are those of :func:`hessian`.
 
     Returns
     -------
-    evals : ndarray, shape (P,)
-    evecs : ndarray, shape (P, P)
-        ``evecs[:, i]`` belongs to ``evals[i]``.
+    Eigen
+        ``values`` (P,) and ``vectors`` (P, P), ``vectors[:, i]`` belonging to
+        ``values[i]``; unpacks as ``evals, evecs``.
     """
-    H = hessian(net, p, maxnorm=maxnorm, merge=merge)
-    return np.linalg.eigh(H)
+    H = hessian(net, p, maxnorm=maxnorm, merge=merge, **data)
+    return Eigen(*np.linalg.eigh(H))

@@ -37,7 +37,7 @@ from .quadrature import NormalIntegral
 __all__ = ["gauss_hermite_net"]
 
 
-def gauss_hermite_net(target, layers, din: int, *, N: int = 600, prune: bool = True,
+def gauss_hermite_net(target, layers, din: int | None = None, *, N: int = 600, prune: bool = True,
                       threshold: float = 1e-18, verbosity: int = 1, tol: float = 1e-8) -> Net:
     r"""A :class:`~mlpgradientflow.Net` on the nodes of a Gauss–Hermite rule for
     :math:`N(0, I_{D})`, weighted so that its loss is the quadrature estimate of the
@@ -55,10 +55,11 @@ def gauss_hermite_net(target, layers, din: int, *, N: int = 600, prune: bool = T
     ----------
     target : TeacherNet or callable
         The function to fit, called on the (M, D) node matrix.
-    layers : layer spec
-        The student, as for :class:`~mlpgradientflow.Net` (any architecture).
+    layers : layer spec or Net
+        The student, as for :class:`~mlpgradientflow.Net` (any architecture); a Net gives
+        its layers and input dimension (the reference's ``gauss_hermite_net(target, net)``).
     din : int
-        Input dimension D.
+        Input dimension D (optional when ``layers`` is a Net).
     tol : float
         Relative error of the target's integrals above which an
         :class:`~mlpgradientflow.gaussian.AccuracyWarning` is issued.
@@ -76,7 +77,17 @@ def gauss_hermite_net(target, layers, din: int, *, N: int = 600, prune: bool = T
     >>> gh = mgf.gauss_hermite_net(teacher, [(3, "erf", True), (1, "identity", True)], din=1)
     >>> gh.n_samples, bool(gh.quadrature_error < 1e-12)
     (136, True)
+    >>> student = mgf.Net([(3, "erf", True), (1, "identity", True)], din=1)
+    >>> mgf.gauss_hermite_net(teacher, student).n_samples    # the reference's form
+    136
     """
+    if isinstance(layers, Net):
+        if din is not None and din != layers.din:
+            raise ValueError(f"argument `din` ({din}) differs from the net's input dimension "
+                             f"({layers.din})")
+        layers, din = layers.layers, layers.din
+    if din is None:
+        raise TypeError("gauss_hermite_net: give `din` (or a Net as `layers`)")
     din, tol = as_int("din", din, 1), as_real("tol", tol, positive=True, finite=False)
     if not callable(target):
         raise TypeError("argument `target` must be a TeacherNet or a callable on (M, D) inputs")

@@ -14,6 +14,7 @@ from .subspace import LinearSubspace as LinearSubspace
 from .subspace import SubspaceResult as SubspaceResult
 from .subspace import subspace_minloss as subspace_minloss
 from .subspace import subspace_minloss_on_grid as subspace_minloss_on_grid
+from .subspace import to_local_coords as to_local_coords
 from .surgery import grow_net as grow_net
 from .surgery import merge_neurons as merge_neurons
 from .surgery import shrink_net as shrink_net
@@ -37,6 +38,7 @@ __all__ = [
     "split_neuron",
     "subspace_minloss",
     "subspace_minloss_on_grid",
+    "to_local_coords",
     "teacher_direction",
     "trajectory_distance",
 ]

@@ -47,7 +47,7 @@ from .._validation import as_real, as_rng, check_model, check_size, finite_array
 from ..training import DEFAULTS, TrainOptions, train
 
 __all__ = ["LinearSubspace", "SubspaceResult", "TRAIN_OPTIONS", "subspace_minloss",
-           "subspace_minloss_on_grid"]
+           "subspace_minloss_on_grid", "to_local_coords"]
 
 #: training at each plane point: Newton from every start (no flow), 200 iterations, quiet
 TRAIN_OPTIONS = DEFAULTS.replace(maxiterations_ode=0, maxiterations_optim=200, verbosity=0)
@@ -126,6 +126,24 @@ class LinearSubspace:
 
     def __repr__(self) -> str:
         return f"LinearSubspace(P={self.ref.shape[0]}, complement dimension {self.dim})"
+
+
+def to_local_coords(subspace: LinearSubspace, p) -> np.ndarray:
+    r"""Plane coordinates :math:`(a_1, a_2)` of ``p`` (the reference's name): the same as
+    :meth:`LinearSubspace.coords`, so that ``subspace.point(*to_local_coords(subspace, p))``
+    is the projection of ``p`` onto the plane.
+
+    The reference returns :math:`U_{:, 1:2}^\top(\mathrm{ref} - p)` instead: coordinates in
+    a rotated basis of the plane with the opposite sign, not :math:`(a_1, a_2)` in general
+    (see ``shared/spec/reference.md``); ported code that relied on that must flip the sign
+    and rotate by :math:`U_{:,1:2}^\top[\hat v_1\ \hat v_2]`.
+
+    >>> import numpy as np
+    >>> S = LinearSubspace(np.zeros(3), np.array([1.0, 0, 0]), np.array([1.0, 1, 0]))
+    >>> to_local_coords(S, S.point(0.5, -2.0)).round(12)
+    array([ 0.5, -2. ])
+    """
+    return subspace.coords(p)
 
 
 @dataclass(frozen=True)

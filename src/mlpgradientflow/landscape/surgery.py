@@ -46,16 +46,17 @@ from ..net import Net
 __all__ = ["split_neuron", "merge_neurons", "grow_net", "shrink_net"]
 
 
-def split_neuron(net, p, i: int, gamma: float, layer: int = 0):
+def split_neuron(net, p, i: int, gamma: float, layer: int = 0, *, j: int | None = None):
     r"""Duplicate neuron ``i`` of a hidden layer, sharing its outgoing weights.
 
-    The copy is inserted at position ``i + 1`` (later neurons move up by one). Both get
+    The copy is inserted at position ``j`` (default ``i + 1``, as the reference's
+    ``split_neuron(p, i, γ, j=i+1)``, 0-based here; later neurons move up by one). Both get
     the incoming vector (and bias) and the activation of neuron ``i``; the outgoing
     vector :math:`a_i` is shared as
 
     .. math::
 
-        a_i \leftarrow \gamma\, a_i, \qquad a_{i+1} \leftarrow (1 - \gamma)\, a_i,
+        a_i \leftarrow \gamma\, a_i, \qquad a_j \leftarrow (1 - \gamma)\, a_i,
 
     so the network function is unchanged for every real :math:`\gamma`. A critical point
     of ``net`` becomes a critical point of the wider net, for every :math:`\gamma`
@@ -71,6 +72,8 @@ def split_neuron(net, p, i: int, gamma: float, layer: int = 0):
         Share of the outgoing vector kept by neuron ``i`` (any finite real).
     layer : int
         Hidden layer (0-based).
+    j : int, optional
+        Position of the copy in the wider layer, ``i < j <= width`` (default ``i + 1``).
 
     Returns
     -------
@@ -87,15 +90,22 @@ def split_neuron(net, p, i: int, gamma: float, layer: int = 0):
     >>> wide, q = split_neuron(net, p, 0, 0.25)
     >>> q
     array([ 1. ,  1. , -1. ,  0.5,  1.5,  3. ])
+    >>> split_neuron(net, p, 0, 0.25, j=2)[1]     # the copy last: w = (1, -1, 1)
+    array([ 1. , -1. ,  1. ,  0.5,  3. ,  1.5])
     """
     layer, (A_in, A_out, acts) = _hidden(net, p, layer)
     i = _neuron_index("i", i, len(acts))
+    if j is None:
+        j = i + 1
+    elif isinstance(j, bool) or not isinstance(j, int | np.integer) or not i < j <= len(acts):
+        raise ValueError(f"argument `j` must be an integer with i < j <= {len(acts)} "
+                         f"(i = {i}), got {j!r}")
     gamma = _finite_real("gamma", gamma)
     a = A_out[:, i]
-    A_out = np.insert(A_out, i + 1, (1.0 - gamma) * a, axis=1)
-    A_out[:, i] = gamma * a
-    A_in = np.insert(A_in, i + 1, A_in[i], axis=0)
-    return _assemble(net, p, layer, A_in, A_out, acts[: i + 1] + acts[i:])
+    A_out = np.insert(A_out, j, (1.0 - gamma) * a, axis=1)  # a copy: p stays as it is
+    A_out[:, i] = gamma * a  # i < j: column i did not move
+    A_in = np.insert(A_in, j, A_in[i], axis=0)
+    return _assemble(net, p, layer, A_in, A_out, acts[:j] + [acts[i]] + acts[j:])
 
 
 def merge_neurons(net, p, i: int, j: int, layer: int = 0):
@@ -122,6 +132,8 @@ def merge_neurons(net, p, i: int, j: int, layer: int = 0):
         Two different neurons of the layer.
     layer : int
         Hidden layer (0-based).
+    j : int, optional
+        Position of the copy in the wider layer, ``i < j <= width`` (default ``i + 1``).
 
     Returns
     -------
@@ -244,6 +256,8 @@ def shrink_net(net, p, keep, layer: int = 0):
         Distinct neuron indices, at least one.
     layer : int
         Hidden layer (0-based).
+    j : int, optional
+        Position of the copy in the wider layer, ``i < j <= width`` (default ``i + 1``).
 
     Returns
     -------

@@ -18,6 +18,7 @@ from .objective import Objective
 from .options import TrainOptions
 from .progress import Progress
 from .recorder import TrajectoryRecorder
+from .reference import apply_keys, reference_keywords
 from .result import TrainResult, Trajectory
 from .solvers import SolverFailure, get_solver
 from .stopping import PhaseRecord, StopReason, StopRules
@@ -50,8 +51,12 @@ def train(net: Model, p0, options: TrainOptions | None = None, *, callback=None,
     net : Model
         A :class:`~mlpgradientflow.Net`, the infinite-data ``NetI``, or any object of the
         :class:`~mlpgradientflow.Model` protocol (``nparams``, ``fg``, ``fgh``).
-    p0 : array (P,)
-        Initial parameters (not modified).
+    p0 : array (P,), or a tuple of them
+        Initial parameters (not modified). A tuple of start vectors is the reference's form
+        of many runs: they go through :func:`~mlpgradientflow.train_many` on
+        ``num_workers`` processes (default one per start, at most one per core; 1: in this
+        process) and a list of results comes back in the order of the starts (the
+        reference returns one list per worker).
     options : TrainOptions, optional
         A full set of options (:class:`~mlpgradientflow.training.options.TrainOptions`;
         default :data:`~mlpgradientflow.training.options.DEFAULTS`), updated by ``keywords``.
@@ -85,7 +90,11 @@ def train(net: Model, p0, options: TrainOptions | None = None, *, callback=None,
         ``verbosity`` (1: a progress line every ``progress_interval`` = 5 s),
         ``blas_threads`` (1; the small GEMMs of training lose to thread oversubscription on
         shared machines), ``end_state`` (True: classify the end point), ``zero_tol``
-        (1e-9, relative tolerance of zero Hessian eigenvalues in the end state).
+        (1e-9, relative tolerance of zero Hessian eigenvalues in the end state). The
+        reference's ``weights``, ``losstype``, ``include``/``exclude``, ``result``,
+        ``save_everystep``, ``dense``, ``show_progress``, ``hessian_template`` and
+        ``use_component_arrays`` are accepted and mapped as
+        :mod:`~mlpgradientflow.training.reference` says.
 
     Returns
     -------
@@ -102,13 +111,41 @@ def train(net: Model, p0, options: TrainOptions | None = None, *, callback=None,
     >>> res.converged, res.end_state.kind, res.reproducible
     (True, <EndKind.MINIMUM: 'minimum'>, True)
     """
+    if _many_starts(p0):
+        return _train_starts(net, p0, options, callback, keywords)
+    net, keywords, keys = reference_keywords(net, keywords)
     opts = TrainOptions.make(options, **keywords)
     if callback is not None and not callable(callback):
         raise TypeError(f"argument `callback` must be callable, got {callback!r}")
     if opts.blas_threads is None:
-        return _train(net, p0, opts, callback)
+        return apply_keys(_train(net, p0, opts, callback), keys)
     with threadpool_limits(limits=opts.blas_threads, user_api="blas"):
-        return _train(net, p0, opts, callback)
+        return apply_keys(_train(net, p0, opts, callback), keys)
+
+
+def _many_starts(p0) -> bool:
+    """The reference's form of many runs: a tuple of start vectors."""
+    return isinstance(p0, tuple) and len(p0) > 0 and all(np.ndim(x) == 1 for x in p0)
+
+
+def _train_starts(net, starts: tuple, options, callback, keywords) -> list:
+    """``train(net, (x1, x2, ...))``: one run per start through train_many, in the
+    reference's ``num_workers`` processes (default: one per start, at most one per core)."""
+    import os
+
+    from ..parallel import train_many
+
+    if callback is not None:
+        raise TypeError("argument `callback` is not supported with a tuple of starts; "
+                        "call train once per start")
+    workers = keywords.pop("num_workers", min(len(starts), os.cpu_count() or 1))
+    keywords.pop("threads_per_worker", None)  # BLAS threads per run: option `blas_threads`
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"option `num_workers` must be an integer >= 1, got {workers!r}")
+    net, keywords, keys = reference_keywords(net, keywords)
+    runs = train_many(net, list(starts), None if workers == 1 else workers, options=options,
+                      progress=False, **keywords)
+    return [r if not isinstance(r, TrainResult) else apply_keys(r, keys) for r in runs]
 
 
 def _train(net: Model, p0, opts: TrainOptions, callback=None) -> TrainResult:

@@ -218,11 +218,16 @@ class TrainResult:
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.keys():
-            raise KeyError(key)
+            hidden = key in self.info.get("hidden_keys", ())
+            raise KeyError(f"{key!r} (left out by include/exclude)" if hidden else key)
         return getattr(self, key)
 
     def keys(self) -> list[str]:
-        return [f.name for f in fields(self)] + list(_VIEWS) + list(_SCIPY)
+        """The result's keys (the reference's and scipy's names; ``include``/``exclude``
+        of :func:`~mlpgradientflow.train` leave some out)."""
+        hidden = set(self.info.get("hidden_keys", ()))
+        return [k for k in [f.name for f in fields(self)] + list(_VIEWS) + list(_SCIPY)
+                if k not in hidden]
 
     def __repr__(self) -> str:
         kind = "" if self.end_state is None else f"end_state={str(self.end_state.kind)!r}, "
@@ -264,16 +269,16 @@ class TrainResult:
             "ode_loss": self.ode_loss,
             "gnorm": self.gnorm,
             "gnorm_regularized": self.gnorm_regularized,
-            "init": self._dict(self.init),
-            "x": self._dict(self.x),
-            "ode_x": self._dict(self.ode_x),
+            "init": self.params2dict(self.init),
+            "x": self.params2dict(self.x),
+            "ode_x": self.params2dict(self.ode_x),
             "ode_time_run": self.ode_time_run,
             "ode_iterations": self.ode_iterations,
             "optim_time_run": self.optim_time_run,
             "optim_iterations": self.optim_iterations,
             "layerspec": self.info.get("layerspec"),
             "trajectory": OrderedDict(
-                (float(t), self._dict(x)) for t, x in zip(self.trajectory.t, self.trajectory.x)
+                (float(t), self.params2dict(x)) for t, x in zip(self.trajectory.t, self.trajectory.x)
             ),
             "loss_curve": list(map(float, self.loss_curve)),
         }
@@ -282,9 +287,12 @@ class TrainResult:
                 val = getattr(net, key, None)
                 if val is not None:
                     d[key] = np.array(val)
-        return {k: v for k, v in d.items() if v is not None}
+        hidden = set(self.info.get("hidden_keys", ()))
+        return {k: v for k, v in d.items() if v is not None and k not in hidden}
 
-    def _dict(self, p) -> dict:
+    def params2dict(self, p=None) -> dict:
+        """``{"w1": M_1, ...}`` of ``p`` (default: ``x``) in the run's layer shapes."""
+        p = self.x if p is None else p
         out, o = {}, 0
         for i, (k, m) in enumerate(self.shapes, 1):
             out[f"w{i}"] = np.array(p[o : o + k * m]).reshape(k, m)
