@@ -22,7 +22,8 @@ class MorseCounts(Record):
     n_positive: int
 
     def __repr__(self) -> str:
-        return f"MorseCounts(-{self.n_negative} / 0 {self.n_zero} / +{self.n_positive})"
+        return (f"MorseCounts(n_negative={self.n_negative}, n_zero={self.n_zero}, "
+                f"n_positive={self.n_positive})")
 
 
 def morse_index(evals, tol: float = 1e-9) -> MorseCounts:
@@ -40,7 +41,7 @@ def morse_index(evals, tol: float = 1e-9) -> MorseCounts:
     Examples
     --------
     >>> morse_index([-2.0, 1e-17, 3.0])
-    MorseCounts(-1 / 0 1 / +1)
+    MorseCounts(n_negative=1, n_zero=1, n_positive=1)
     >>> morse_index([-2.0, 1e-17, 3.0])["n_zero"]
     1
     """
