@@ -12,9 +12,12 @@ import pytest
 import mlpgradientflow as mgf
 from mlpgradientflow.theory.copy_average import ca_point
 from mlpgradientflow.theory.symmetry import (
+    INACTIVE,
     ZERO,
     enumerate_subspaces,
     expand,
+    inactive_neurons_critical,
+    n_critical_subspaces,
     n_global_min_subspaces,
     n_saddle_subspaces,
     stirling2,
@@ -174,7 +177,8 @@ def test_expand_neti_copy_average_point():
     "assignment,m,match",
     [
         ((0, 0, 0), 3, "missing \\[1\\]"),
-        ((0, 1, 2), 3, "labels must lie in -1..1"),
+        ((0, 1, 2), 3, "labels must lie in -2..1"),
+        ((0, 1, -3), 3, "labels must lie in -2..1"),
         ((0, 1), 3, "3 integer labels"),
         ((0.0, 1.0, 1.0), 3, "integer labels"),
         ((0, 1), 1, "`m` must be >= 2"),
@@ -188,10 +192,100 @@ def test_expand_bad_assignment(assignment, m, match):
 
 def test_expand_bad_net():
     deep = mgf.Net([(2, "tanh", True), (2, "tanh", True), (1, "identity", True)], din=2)
-    with pytest.raises(ValueError, match="one hidden layer"):
-        expand(deep, deep.random_params(0), 3, (0, 1, 1))
+    with pytest.raises(ValueError, match="argument `layer` must be a hidden layer, 0..1"):
+        expand(deep, deep.random_params(0), 3, (0, 1, 1), layer=2)
     with pytest.raises(TypeError, match="Net or NetI"):
         expand("net", np.zeros(3), 3, (0, 1, 1))
     mixed = mgf.Net([(2, ("tanh", "relu"), True), (1, "identity", True)], din=2)
     with pytest.raises(ValueError, match="per-neuron"):
         expand(mixed, mixed.random_params(0), 3, (0, 1, 1))
+
+
+# -- all symmetry-induced critical subspaces, inactive neurons included -------------------------
+
+
+def brute_force_critical(rs, ms, inactive):
+    """Per hidden layer all maps {1..m} -> {inactive, 0..r-1} using every source; the
+    subspaces of a deep net are the tuples of the layers' labelings."""
+    per_layer = []
+    for r, m in zip(rs, ms):
+        labels = ([INACTIVE] if inactive else []) + list(range(r))
+        per_layer.append([s for s in itertools.product(labels, repeat=m) if set(range(r)) <= set(s)])
+    return list(itertools.product(*per_layer))
+
+
+@pytest.mark.parametrize("rs,ms", [((1,), (1,)), ((2,), (4,)), ((3,), (5,)), ((1,), (4,)),
+                                   ((2, 1), (3, 2)), ((2, 2), (3, 4)), ((1, 2, 1), (2, 3, 2))])
+@pytest.mark.parametrize("inactive", [True, False])
+def test_critical_counts_match_brute_force(rs, ms, inactive):
+    want = len(brute_force_critical(rs, ms, inactive))
+    got = n_critical_subspaces(rs if len(rs) > 1 else rs[0], ms if len(ms) > 1 else ms[0],
+                               inactive=inactive)
+    assert got == want
+    if len(rs) == 1:
+        listed = set(enumerate_subspaces(rs[0], ms[0], zero_neurons=False, inactive=inactive))
+        assert listed == set(s for (s,) in brute_force_critical(rs, ms, inactive))
+
+
+def test_the_issue_count_tanh_2_to_4():
+    assert n_saddle_subspaces(2, 4) == 14 and n_critical_subspaces(2, 4) == 50
+
+
+@pytest.mark.parametrize("act,out_bias,critical", [("tanh", False, True), ("relu", False, True),
+                                                   ("softplus", False, False),
+                                                   ("softplus", True, True),
+                                                   ("sigmoid", True, True)])
+def test_when_inactive_neurons_are_critical(act, out_bias, critical):
+    net = mgf.Net([(2, act, True), (1, "identity", out_bias)], din=2)
+    assert inactive_neurons_critical(net) is critical
+
+
+@pytest.mark.parametrize("act,out_bias", [("tanh", False), ("softplus", True), ("softplus", False)])
+def test_inactive_neurons_keep_a_trained_critical_point_critical(data, act, out_bias):
+    """Every one of the counted subspaces holds a critical point; where the count excludes
+    inactive neurons (softplus without an output bias), adding one breaks criticality."""
+    X, teacher = data
+    net = mgf.Net([(2, act, True), (1, "identity", out_bias)], input=X, target=teacher(X))
+    res = mgf.train(net, net.random_params(3), verbosity=0)
+    assert res.converged and res.loss > 1e-4
+    scale = max(np.abs(net.gradient(res.x)).max(), res.end_state.gtol)
+    for k, s in enumerate(enumerate_subspaces(2, 3, zero_neurons=False, inactive=True)):
+        wide, pw = expand(net, res.x, 3, s, rng=k)
+        assert wide.loss(pw) == pytest.approx(res.loss, rel=1e-12)
+        g = np.abs(wide.gradient(pw)).max()
+        if INACTIVE not in s or inactive_neurons_critical(net):
+            assert g <= 100 * scale, (s, g)
+        else:
+            assert g > 1e-6, (s, g)
+
+
+def test_expanding_a_deep_critical_point_in_each_layer(data):
+    """Two hidden layers: expand each layer on its subspaces (inactive neurons included);
+    every point counted by the product formula is critical."""
+    X, teacher = data
+    net = mgf.Net([(2, "tanh", True), (2, "tanh", True), (1, "identity", True)], input=X,
+                  target=teacher(X))
+    res = mgf.train(net, net.random_params(1), verbosity=0)
+    assert res.converged and res.loss > 1e-5
+    scale = max(res.gnorm, res.end_state.gtol)
+    subspaces = brute_force_critical((2, 2), (3, 3), inactive=True)
+    assert len(subspaces) == n_critical_subspaces((2, 2), (3, 3))
+    for k, (s1, s2) in enumerate(subspaces[::7]):  # every 7th of the 144: both layers vary
+        wide, pw = expand(net, res.x, 3, s1, rng=k, layer=0)
+        wide, pw = expand(wide, pw, 3, s2, rng=k, layer=1)
+        assert wide.layers[0].width == wide.layers[1].width == 3
+        np.testing.assert_allclose(wide(pw, X), net(res.x, X), rtol=0, atol=1e-12)
+        assert np.abs(wide.gradient(pw)).max() <= 100 * scale
+
+
+def test_split_fractions_keep_criticality_with_several_outputs(data):
+    """Two outputs: one split fraction per copy keeps the critical point critical (one per
+    output would keep only the function)."""
+    X, teacher = data
+    Y = np.hstack([teacher(X), np.tanh(X[:, :1])])
+    net = mgf.Net([(2, "tanh", True), (2, "identity", True)], input=X, target=Y)
+    res = mgf.train(net, net.random_params(2), verbosity=0)
+    assert res.converged and res.loss > 1e-4
+    for k, s in enumerate(enumerate_subspaces(2, 4, zero_neurons=False)):
+        wide, pw = expand(net, res.x, 4, s, rng=k)
+        assert np.abs(wide.gradient(pw)).max() <= 100 * max(res.gnorm, res.end_state.gtol)

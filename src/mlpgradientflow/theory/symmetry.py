@@ -6,7 +6,9 @@ of the :math:`m` neurons a label:
 
 * a **source** :math:`j \in \{0, \dots, r-1\}`: the neuron copies :math:`(w_j, b_j)` and
   receives a share of :math:`a_j`; the shares of the copies of :math:`j` sum to :math:`a_j`;
-* **zero-type** (:data:`ZERO` = -1): outgoing weight 0, incoming vector and bias free.
+* **zero-type** (:data:`ZERO` = -1): outgoing weight 0, incoming vector and bias free;
+* **inactive** (:data:`INACTIVE` = -2): incoming vector and outgoing weight 0 (the bias 0,
+  or free when the next layer has a bias).
 
 Every source must be used, so the wide network computes the same function. One labeling is
 one affine subspace of the wide parameter space; labelings are counted as they are (neuron
@@ -27,6 +29,19 @@ positions are distinguishable), which is the convention of the paper's counts.
 them it would be :math:`r!\,S(m+1, r+1) = T(r, m)`); checks: :math:`T(r^*, r^*+1) =
 (r^*+2)!/2` and :math:`G(n-1, n) = n!(n-1)/2`, the count of first-order permutation points
 (Brea et al. 2019).
+
+**All symmetry-induced critical subspaces** (:func:`n_critical_subspaces`). :math:`G`
+undercounts for many activations: an inactive neuron is critical at *every* critical point
+when :math:`\sigma(0) = 0` (tanh, relu, erf, ...): the neuron's output is 0, so
+:math:`\partial L/\partial a = E[\text{res}\,\sigma(0)] = 0`, and every other derivative
+through it carries the factor :math:`a = 0`. With a bias in the next layer it is critical
+for any :math:`\sigma` and any bias :math:`b` of its own: :math:`\partial L/\partial a =
+\sigma(b)\,E[\text{res}] = 0` because the next layer's bias is itself critical. Labels
+in :math:`\{\text{inactive}, 0, \dots, r-1\}` using every source count
+:math:`r!\,S(m+1, r+1)` subspaces (for tanh, :math:`r = 2`, :math:`m = 4`: 50 where
+:math:`G = 14`). Each hidden layer is expanded independently, so for several hidden layers
+the count is the product over the layers (same assumptions per layer: the point is
+irreducible in every layer).
 """
 
 from __future__ import annotations
@@ -38,6 +53,7 @@ from functools import lru_cache
 import numpy as np
 
 from .._validation import as_rng
+from ..activations import get_activation
 from ..gaussian.neti import NetI
 from ..net import Net
 
@@ -46,12 +62,17 @@ __all__ = [
     "stirling2",
     "n_global_min_subspaces",
     "n_saddle_subspaces",
+    "n_critical_subspaces",
+    "inactive_neurons_critical",
     "enumerate_subspaces",
     "expand",
+    "INACTIVE",
 ]
 
 #: label of a zero-type neuron in an assignment (outgoing weight 0, incoming vector free)
 ZERO = -1
+#: label of an inactive neuron (incoming vector and outgoing weight 0)
+INACTIVE = -2
 #: the most big-integer additions a Stirling number may cost, ``n * min(n, k)`` (about 1 s)
 MAX_STIRLING_WORK = 2 * 10**6
 
@@ -166,7 +187,74 @@ def n_saddle_subspaces(r: int, m: int) -> int:
     return math.factorial(r) * _stirling2(m, r, f"n_saddle_subspaces({r}, {m})")
 
 
-def enumerate_subspaces(r: int, m: int, *, zero_neurons: bool = True) -> Iterator[tuple[int, ...]]:
+def n_critical_subspaces(r, m, *, inactive: bool = True) -> int:
+    r"""Number of all symmetry-induced critical subspaces of width ``m`` from a critical
+    point of width ``r`` (loss > 0), inactive neurons included.
+
+    .. math::
+
+        \#(r, m) = r!\, S(m+1, r+1) \quad\text{(inactive neurons critical)}, \qquad
+        r!\, S(m, r) = G(r, m) \quad\text{(not)}
+
+    (labels in {inactive, 0..r-1} using every source; see the module notes for when an
+    inactive neuron is critical: :func:`inactive_neurons_critical`). For several hidden
+    layers give ``r`` and ``m`` as sequences, one entry per hidden layer: the count is the
+    product of the layers' counts.
+
+    Parameters
+    ----------
+    r, m : int or sequence of int
+        Width(s) of the critical point and of the expanded network.
+    inactive : bool
+        Whether inactive neurons are critical for this network (True for
+        :math:`\sigma(0) = 0` or a bias in the next layer).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> n_critical_subspaces(2, 4), n_critical_subspaces(2, 4, inactive=False)
+    (50, 14)
+    >>> n_critical_subspaces((2, 1), (3, 2))    # two hidden layers: 12 * 3
+    36
+    """
+    rs = [r] if isinstance(r, int | np.integer) else list(r)
+    ms = [m] if isinstance(m, int | np.integer) else list(m)
+    if len(rs) != len(ms) or not rs:
+        raise ValueError(f"arguments `r` and `m` need one width per hidden layer, got {r!r} "
+                         f"and {m!r}")
+    total = 1
+    for rl, ml in zip(rs, ms):
+        rl, ml = _count("r", rl, 1), _count("m", ml, 1)
+        total *= (math.factorial(rl) * _stirling2(ml + 1, rl + 1, "n_critical_subspaces")
+                  if inactive else n_saddle_subspaces(rl, ml))
+    return total
+
+
+def inactive_neurons_critical(net, layer: int = 0) -> bool:
+    r"""Whether an inactive neuron of hidden layer ``layer`` keeps every critical point of
+    ``net`` critical: :math:`\sigma(0) = 0` for the layer's activation(s), or the next
+    layer has a bias (see the module notes).
+
+    >>> import mlpgradientflow as mgf
+    >>> inactive_neurons_critical(mgf.Net([(2, "tanh", False), (1, "identity", False)], din=1))
+    True
+    >>> inactive_neurons_critical(mgf.Net([(2, "softplus", False), (1, "identity", False)], din=1))
+    False
+    """
+    if not isinstance(net, Net | NetI) or not 0 <= layer < len(net.layers) - 1:
+        raise ValueError(f"argument `layer` must be a hidden layer of `net`, got {layer!r}")
+    if net.layers[layer + 1].bias:
+        return True
+    act = net.layers[layer].activation
+    acts = act if isinstance(act, tuple) else (act,)
+    return all(float(np.asarray(get_activation(a)(np.zeros(1))).ravel()[0]) == 0.0 for a in acts)
+
+
+def enumerate_subspaces(r: int, m: int, *, zero_neurons: bool = True,
+                        inactive: bool = False) -> Iterator[tuple[int, ...]]:
     r"""Every affine subspace of width ``m`` built from an irreducible width-``r`` point.
 
     Each subspace is yielded as an **assignment**: a tuple of ``m`` labels, entry ``i``
@@ -185,6 +273,9 @@ def enumerate_subspaces(r: int, m: int, *, zero_neurons: bool = True) -> Iterato
         Allow zero-type neurons: True gives the :math:`T(r, m)` subspaces of a zero-loss
         point (:func:`n_global_min_subspaces`), False the :math:`G(r, m)` subspaces of a
         critical point with loss > 0 (:func:`n_saddle_subspaces`).
+    inactive : bool
+        Allow inactive neurons (:data:`INACTIVE`, label -2; with ``zero_neurons=False``:
+        the :func:`n_critical_subspaces` subspaces).
 
     Yields
     ------
@@ -196,9 +287,12 @@ def enumerate_subspaces(r: int, m: int, *, zero_neurons: bool = True) -> Iterato
     [(-1, 0), (0, -1), (0, 0)]
     >>> list(enumerate_subspaces(2, 3, zero_neurons=False))[:3]
     [(0, 0, 1), (0, 1, 0), (0, 1, 1)]
+    >>> list(enumerate_subspaces(1, 2, zero_neurons=False, inactive=True))
+    [(-2, 0), (0, -2), (0, 0)]
     """
     r, m = _count("r", r, 1), _count("m", m, 1)
-    return _assignments(r, m, ([ZERO] if zero_neurons else []) + list(range(r)))
+    labels = [INACTIVE] * inactive + [ZERO] * zero_neurons + list(range(r))
+    return _assignments(r, m, labels)
 
 
 def _assignments(r: int, m: int, labels: list[int]) -> Iterator[tuple[int, ...]]:
@@ -212,7 +306,7 @@ def _assignments(r: int, m: int, labels: list[int]) -> Iterator[tuple[int, ...]]
     def undo() -> None:
         nonlocal uncovered
         s = prefix.pop()
-        if s != ZERO:
+        if s >= 0:
             counts[s] -= 1
             uncovered += counts[s] == 0
 
@@ -224,7 +318,7 @@ def _assignments(r: int, m: int, labels: list[int]) -> Iterator[tuple[int, ...]]
             continue
         left, pos = m - len(prefix), tried[-1]
         while pos < len(labels) and (
-            uncovered - (labels[pos] != ZERO and counts[labels[pos]] == 0) > left - 1
+            uncovered - (labels[pos] >= 0 and counts[labels[pos]] == 0) > left - 1
         ):  # too few positions left to use every source
             pos += 1
         if pos == len(labels):
@@ -235,37 +329,44 @@ def _assignments(r: int, m: int, labels: list[int]) -> Iterator[tuple[int, ...]]
         tried[-1] = pos + 1
         s = labels[pos]
         prefix.append(s)
-        if s != ZERO:
+        if s >= 0:
             uncovered -= counts[s] == 0
             counts[s] += 1
         tried.append(0)
 
 
-def expand(net, p, m: int, assignment: Sequence[int], rng=None):
+def expand(net, p, m: int, assignment: Sequence[int], rng=None, *, layer: int = 0):
     r"""Place a width-``m`` network on the subspace ``assignment`` of a width-``r`` point.
 
-    For a one-hidden-layer net with incoming rows :math:`\tilde w_j = (w_j, b_j)` and
+    For hidden layer ``layer`` with incoming rows :math:`\tilde w_j = (w_j, b_j)` and
     outgoing columns :math:`a_j \in \mathbb{R}^{D_{out}}`, neuron :math:`i` of the wide
     net gets
 
     .. math::
 
-        \tilde w_i = \tilde w_{s_i},\quad a_i = \gamma_i \odot a_{s_i}
-        \quad (s_i \ne -1), \qquad
-        \tilde w_i \sim N(0, I),\quad a_i = 0 \quad (s_i = -1),
+        \tilde w_i = \tilde w_{s_i},\quad a_i = \gamma_i\, a_{s_i}
+        \quad (s_i \ge 0), \qquad
+        \tilde w_i \sim N(0, I),\quad a_i = 0 \quad (s_i = -1), \qquad
+        w_i = 0,\quad a_i = 0 \quad (s_i = -2),
 
-    with split fractions :math:`\gamma_i \in \mathbb{R}^{D_{out}}` summing to 1 over the
-    copies of each source, per output: :math:`\gamma_i = 1/n_j + z_i - \bar z`,
-    :math:`z_i \sim N(0, I)`, over the :math:`n_j` copies of source :math:`j` (a single
-    copy gets :math:`\gamma = 1`). The output bias is kept. The wide net computes the same
-    function as ``net``, so it has the same loss; it is a critical point when ``p`` is one
-    and either the assignment has no zero-type neuron or ``p`` has zero loss. The counts
-    of the module assume ``p`` irreducible; that is not checked.
+    with split fractions :math:`\gamma_i \in \mathbb{R}` summing to 1 over the copies of
+    each source: :math:`\gamma_i = 1/n_j + z_i - \bar z`, :math:`z_i \sim N(0, 1)`, over
+    the :math:`n_j` copies of source :math:`j` (a single copy gets :math:`\gamma = 1`).
+    One fraction for all of a copy's outgoing weights: fractions per next-layer neuron
+    would keep the function but not criticality (the copy's incoming gradient is then
+    :math:`\sum_k \gamma_{ik} a_{kj} E[\delta_k \sigma' x]`, not :math:`\gamma_i` times
+    the source's, which is 0) once the next layer has more than one neuron. An inactive neuron's bias is 0, or drawn from
+    :math:`N(0, 1)` when the next layer has a bias (then it is free). The next layer's bias
+    is kept. The wide net computes the same function as ``net``, so it has the same loss;
+    it is a critical point when ``p`` is one and the assignment has no zero-type neuron
+    (unless ``p`` has zero loss) and inactive neurons only where
+    :func:`inactive_neurons_critical`. The counts of the module assume ``p`` irreducible;
+    that is not checked.
 
     Parameters
     ----------
     net : Net or NetI
-        One hidden layer (one activation for the whole layer) and an output layer.
+        Any number of hidden layers (one activation for the expanded layer).
     p : array (net.nparams,)
         The width-``r`` point.
     m : int
@@ -275,6 +376,8 @@ def expand(net, p, m: int, assignment: Sequence[int], rng=None):
         ``0..r-1`` must appear.
     rng : int or numpy.random.Generator, optional
         Draws the free parameters (split fractions, zero-type incoming vectors).
+    layer : int
+        The hidden layer to expand (0-based).
 
     Returns
     -------
@@ -293,39 +396,46 @@ def expand(net, p, m: int, assignment: Sequence[int], rng=None):
     >>> wide.nparams, bool(np.allclose(wide(pw), net(p), rtol=0, atol=1e-14))
     (17, True)
     """
-    hidden, out = _check_net(net)
+    hidden, out = _check_net(net, layer)
     r = hidden.width
     m = _count("m", m, r)
     s = _check_assignment(assignment, r, m)
-    M1, M2 = net.unflatten(net.check_params(p))
+    Ms = net.unflatten(net.check_params(p))
+    M1, M2 = Ms[layer], Ms[layer + 1]
     rng = as_rng(rng)
 
-    W1 = np.empty((m, M1.shape[1]))
+    W1 = np.zeros((m, M1.shape[1]))
     W2 = np.zeros((M2.shape[0], m + int(out.bias)))
     W2[:, m:] = M2[:, r:]
     zero = np.flatnonzero(s == ZERO)
     W1[zero] = rng.standard_normal((zero.size, M1.shape[1]))
+    off = np.flatnonzero(s == INACTIVE)
+    if hidden.bias and out.bias:  # the inactive neuron's bias is free
+        W1[off, -1] = rng.standard_normal(off.size)
     for j in range(r):
         copies = np.flatnonzero(s == j)
-        z = rng.standard_normal((copies.size, M2.shape[0]))
+        z = rng.standard_normal((copies.size, 1))
         gamma = 1.0 / copies.size + z - z.mean(axis=0)
         W1[copies] = M1[j]
         W2[:, copies] = (gamma * M2[:, j]).T
 
-    layers = [(m, hidden.activation, hidden.bias), out.spec()]
-    return net.with_layers(layers), np.concatenate([W1.ravel(), W2.ravel()])
+    layers = [lay.spec() for lay in net.layers]
+    layers[layer] = (m, hidden.activation, hidden.bias)
+    blocks = Ms[:layer] + [W1, W2] + Ms[layer + 2:]
+    return net.with_layers(layers), np.concatenate([B.ravel() for B in blocks])
 
 
-def _check_net(net):
+def _check_net(net, layer: int = 0):
     if not isinstance(net, Net | NetI):
         raise TypeError(f"argument `net` must be a Net or NetI, got {type(net).__name__}")
-    if len(net.layers) != 2:
-        raise ValueError(
-            f"argument `net`: expand needs one hidden layer, got {len(net.layers) - 1}"
-        )
-    if isinstance(net.layers[0].activation, tuple):
+    n_hidden = len(net.layers) - 1
+    if n_hidden < 1:
+        raise ValueError("argument `net`: expand needs a hidden layer, got none")
+    if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 0 <= layer < n_hidden:
+        raise ValueError(f"argument `layer` must be a hidden layer, 0..{n_hidden - 1}, got {layer!r}")
+    if isinstance(net.layers[layer].activation, tuple):
         raise ValueError("argument `net`: per-neuron activations are not supported by expand")
-    return net.layers
+    return net.layers[layer], net.layers[layer + 1]
 
 
 def _check_assignment(assignment, r: int, m: int) -> np.ndarray:
@@ -334,11 +444,11 @@ def _check_assignment(assignment, r: int, m: int) -> np.ndarray:
         raise ValueError(
             f"argument `assignment` must be {m} integer labels (one per neuron), got {assignment!r}"
         )
-    bad = s[(s < ZERO) | (s >= r)]
+    bad = s[(s < INACTIVE) | (s >= r)]
     if bad.size:
         raise ValueError(
-            f"argument `assignment`: labels must lie in -1..{r - 1} (-1: zero-type), "
-            f"got {bad.tolist()}"
+            f"argument `assignment`: labels must lie in -2..{r - 1} (-1: zero-type, "
+            f"-2: inactive), got {bad.tolist()}"
         )
     missing = sorted(set(range(r)) - set(s.tolist()))
     if missing:
