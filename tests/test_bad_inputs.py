@@ -179,7 +179,7 @@ ROWS = [
     ("NetI tol str", lambda: mgf.NetI(T_ERF, [(2, "erf", False), (1, "identity", False)], tol="x"), TypeError, "`tol` must be a real number"),
     ("NetI tol negative", lambda: mgf.NetI(T_ERF, [(2, "erf", False), (1, "identity", False)], tol=-1.0), ValueError, "`tol` must be > 0"),
     ("NetI method", lambda: mgf.NetI(T_ERF, [(2, "erf", False), (1, "identity", False)], method="magic"), ValueError, "`method` must be one of"),
-    ("NetI method one-point only", lambda: mgf.NetI(T_ERF, [(2, "erf", False), (1, "identity", False)], method="piecewise"), ValueError, r"`method` must be one of \('auto', 'closed_form', 'quadrature'\)"),
+    ("NetI method one-point only", lambda: mgf.NetI(T_ERF, [(2, "erf", False), (1, "identity", False)], method="piecewise"), ValueError, r"`method` must be one of \('auto', 'closed_form', 'quadrature', 'hermite'\)"),
     ("NetI p length", lambda: NETI.loss(PI[:-1]), ValueError, "`p`: expected a flat vector"),
     ("NetI p NaN", lambda: NETI.gradient(nan_at(PI, 0)), ValueError, "`p` contains NaN"),
     ("NetI gradient out=p", lambda: (lambda p: NETI.gradient(p, out=p))(PI.copy()), ValueError, "`out` shares memory with `p`"),

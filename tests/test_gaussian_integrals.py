@@ -14,6 +14,8 @@ the kinks (u up to 0.95 here); finite differences at their own truncation error.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -22,14 +24,16 @@ from numpy.polynomial.legendre import leggauss
 from scipy import stats
 from scipy.special import ndtr
 
-from mlpgradientflow.activations import get_activation
+from mlpgradientflow.activations import ACTIVATIONS, get_activation
 from mlpgradientflow.gaussian import (
     NormalIntegral,
     bvn,
     bvn_cdf,
+    closed_forms,
     has_closed_form,
     hermite_rule,
     one_point,
+    quadrature,
     two_point,
 )
 
@@ -506,3 +510,29 @@ def test_relu_dead_unit_on_its_kink():
         assert _all_finite(o)
         np.testing.assert_allclose(o.grad, ray1.grad, atol=1e-11)
     assert one_point("relu", 0.0, 0.0).hess[0, 1, 1] == 0.0
+
+
+def test_normal_integral_node_table_matches_the_code():
+    """The node counts in the table of :mod:`.quadrature`'s docstring are what it builds."""
+    rows = re.findall(r"^(\d+)\s+(\d+)\s+([\d,]+)", quadrature.__doc__, flags=re.MULTILINE)
+    assert len(rows) == 6
+    for N, d, count in rows:
+        assert len(NormalIntegral(N=int(N), d=int(d))) == int(count.replace(",", "")), (N, d)
+
+
+def test_closed_form_registry_matches_the_declarations():
+    """Every activation that declares ``closed_form`` has its one-point forms (E[f] and
+    E[f^2]) and its pair with itself registered; nothing else registers."""
+    declared = {n for n, a in ACTIVATIONS.items() if a.closed_form}
+    reg = closed_forms.registered()
+    assert declared == closed_forms.CLOSED_FORM_NAMES == {n for n, _ in reg["one_point"]}
+    for name in declared:
+        assert closed_forms.find_one_point(name) is not None
+        assert closed_forms.find_one_point(name, squared=True) is not None
+        assert closed_forms.find_pair(name, name) is not None
+    assert {n for pair in reg["pair"] for n in pair} <= declared
+    assert reg["coefficients"] <= declared
+    with pytest.raises(ValueError, match="does not declare closed_form=True"):
+        closed_forms.closed_form_pair("relu", "tanh")(lambda *a: None)
+    with pytest.raises(ValueError, match="registered twice"):
+        closed_forms.closed_form_one_point("relu")(lambda *a: None)

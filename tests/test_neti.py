@@ -4,6 +4,7 @@ reference's bugs (items 9-12), degenerate points, and training."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -47,6 +48,43 @@ def test_neti_derivatives_match_finite_differences(act, biases):
     np.testing.assert_array_equal(H, H.T)
     assert_close_rel(g, fd_gradient(neti.loss, p), 1e-7, "gradient vs FD")
     assert_close_rel(H, fd_hessian(neti.gradient, p), 1e-6, "Hessian vs FD")
+
+
+def _bounded_by_estimate(model, got, want):
+    """The differences of (L, g, H) to ``want`` are within the last absolute estimates."""
+    est = model.last_error_estimate
+    for x, y, key in zip(got, want, ("loss_abs", "gradient_abs", "hessian_abs"), strict=True):
+        assert np.abs(np.subtract(x, y)).max() <= est[key], key
+
+
+@pytest.mark.parametrize("act", SMOOTH + ["gelu"])
+def test_hermite_method_matches_the_default(act):
+    """method="hermite": Mehler's series for every pair (no fallback), against the default
+    (closed forms for the erf family, the series with its fallbacks otherwise)."""
+    neti, teacher, layers, p = _pair(act, (True, True), din=3, k=3, seed=3)
+    series = mgf.NetI(teacher, layers, method="hermite", tol=1e-6)
+    want = neti.fgh(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mgf.gaussian.AccuracyWarning)
+        got = series.fgh(p)
+    assert got[0] == pytest.approx(want[0], rel=1e-12)
+    assert_close_rel(got[1], want[1], 1e-11, "gradient")
+    assert_close_rel(got[2], want[2], 1e-11, "Hessian")
+    _bounded_by_estimate(series, got, want)
+    assert series.with_layers(layers).method == "hermite"
+
+
+@pytest.mark.parametrize("act", ["relu", "g"])
+def test_hermite_method_estimates_its_error_where_the_series_is_slow(act):
+    """Kinks (relu) and narrow transitions (g: sigma(4y)) make the series of pairs near
+    |u| = 1 converge slowly: without the default's fallbacks it warns, and its estimate
+    bounds the actual error against the default (closed forms for relu)."""
+    neti, teacher, layers, p = _pair(act, (True, True), din=3, k=3, seed=3)
+    series = mgf.NetI(teacher, layers, method="hermite")
+    want = neti.fgh(p)
+    with pytest.warns(mgf.gaussian.AccuracyWarning, match="estimated relative error"):
+        got = series.fgh(p)
+    _bounded_by_estimate(series, got, want)
 
 
 def test_relu_loss_against_monte_carlo():

@@ -85,6 +85,10 @@ class Net:
     nets from them (keeping the sample weights); a batch shares its parent's engine.
     """
 
+    #: of a :func:`~mlpgradientflow.gauss_hermite_net` only: the estimated relative error of
+    #: its target's integrals (other nets do not have the attribute)
+    quadrature_error: float
+
     def __init__(
         self,
         layers,

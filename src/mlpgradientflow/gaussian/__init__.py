@@ -8,8 +8,9 @@ two-point expectations of the activations (MLPGradientFlow.jl's ``NetI``):
 * :func:`two_point` — :math:`E[f_1(r_1z_1 + b_1) f_2(r_2z_2 + b_2)]` with
   :math:`\operatorname{corr}(z_1, z_2) = u`, derivatives in :math:`(r_1, b_1, r_2, b_2, u)`;
 
-accurate at any scale :math:`r` (:mod:`.expectations` has the method per activation and
-pair): closed forms for ``relu``, ``normal_cdf``, ``sigmoid2`` (:mod:`.closed_forms`),
+accurate at any scale :math:`r` (:mod:`.expectations` has the table of the method per
+activation and pair, :mod:`.dispatch` makes the choice, :mod:`.interface` holds the types
+the modules exchange): closed forms for ``relu``, ``normal_cdf``, ``sigmoid2`` (:mod:`.closed_forms`),
 exact forms for polynomials and ``exp`` (:mod:`.exact`), piecewise rules in the variable of
 the activation with exact tails (:mod:`.piecewise`), Mehler's series
 (:mod:`.hermite_series`), conditioning on one unit (:mod:`.conditional`), and Gauss–Hermite
@@ -21,10 +22,10 @@ relative error estimates of its loss, gradient and Hessian and warns with
 """
 
 from .accuracy import AccuracyWarning
-from .bvn import Derivs, bvn, bvn_cdf, norm_cdf, norm_pdf
-from .closed_forms import ONE_POINT_ORDER, PAIR_ORDER
+from .bvn import bvn, bvn_cdf, norm_cdf, norm_pdf
 from .expectations import has_closed_form, one_point, two_point
 from .ghnet import gauss_hermite_net
+from .interface import ONE_POINT_ORDER, PAIR_ORDER, Derivs
 from .neti import NetI
 from .quadrature import NormalIntegral, PairRule, hermite_rule
 

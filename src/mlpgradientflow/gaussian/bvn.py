@@ -52,8 +52,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
+from .interface import Array, Derivs
+
 __all__ = [
-    "Derivs",
     "BvnParts",
     "norm_pdf",
     "norm_cdf",
@@ -69,39 +70,33 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _INV_2PI = 1.0 / (2.0 * math.pi)
 
 
-class Derivs(NamedTuple):
-    """A value with its gradient and Hessian (``None`` where the order skipped them)."""
-
-    value: np.ndarray
-    grad: np.ndarray | None
-    hess: np.ndarray | None
-
-
-def norm_pdf(x: ArrayLike) -> np.ndarray:
+def norm_pdf(x: ArrayLike) -> Array:
     r""":math:`\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}` (0 at :math:`\pm\infty`)."""
-    x = np.asarray(x, dtype=float)
-    return np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+    xa = np.asarray(x, dtype=float)
+    return np.exp(-0.5 * xa * xa) * _INV_SQRT_2PI
 
 
-def norm_cdf(x: ArrayLike) -> np.ndarray:
+def norm_cdf(x: ArrayLike) -> Array:
     r""":math:`\Phi(x)`, full relative accuracy in the lower tail (``scipy.special.ndtr``)."""
     return special.ndtr(np.asarray(x, dtype=float))
 
 
-def _complement(rho: np.ndarray) -> np.ndarray:
+def _complement(rho: Array) -> Array:
     """sqrt(1 - rho^2) as sqrt((1 - rho)(1 + rho)), which keeps accuracy near |rho| = 1."""
     return np.sqrt(np.maximum((1.0 - rho) * (1.0 + rho), 0.0))
 
 
-def _prepare(h, k, rho, rho_c):
-    h, k, rho = (np.asarray(v, dtype=float) for v in (h, k, rho))
-    if rho_c is None:
-        rho_c = _complement(rho)
-    h, k, rho, rho_c = np.broadcast_arrays(h, k, rho, np.asarray(rho_c, dtype=float))
-    return h, k, rho, rho_c
+def _prepare(
+    h: ArrayLike, k: ArrayLike, rho: ArrayLike, rho_c: ArrayLike | None
+) -> tuple[Array, Array, Array, Array]:
+    """The arguments as float arrays broadcast together, :math:`\rho'` computed if missing."""
+    ha, ka, rhoa = (np.asarray(v, dtype=float) for v in (h, k, rho))
+    rca = _complement(rhoa) if rho_c is None else np.asarray(rho_c, dtype=float)
+    hb, kb, rhob, rcb = np.broadcast_arrays(ha, ka, rhoa, rca)
+    return hb, kb, rhob, rcb
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def _ratio(num: Array, den: Array) -> Array:
     """num/den, with the limit sign(num)*inf (0 for num = 0) at den = 0."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         q = num / den
@@ -109,9 +104,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.where(den > 0.0, q, np.where(num == 0.0, 0.0, lim))
 
 
-def conditional_limits(
-    h: np.ndarray, k: np.ndarray, rho: np.ndarray, rho_c: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def conditional_limits(h: Array, k: Array, rho: Array, rho_c: Array) -> tuple[Array, Array]:
     r""":math:`a = (k - \rho h)/\rho'` and :math:`c = (h - \rho k)/\rho'`.
 
     :math:`k - \rho h` is evaluated as :math:`(k - h) + (1 - \rho) h` for
@@ -126,16 +119,14 @@ def conditional_limits(
     return _ratio(num_a, rho_c), _ratio(num_c, rho_c)
 
 
-def _owen_half(h, a):
+def _owen_half(h: Array, a: Array) -> Array:
     """T(h, a/h), with h = 0 read as +0 (T(0, sign(a) inf) = sign(a)/4)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ah = np.where(h == 0.0, 0.0, a / np.where(h == 0.0, 1.0, h))
     return np.where(h == 0.0, 0.25 * np.sign(a), special.owens_t(h, ah))
 
 
-def bvn_value(
-    h: np.ndarray, k: np.ndarray, rho: np.ndarray, rc: np.ndarray, a: np.ndarray, c: np.ndarray
-) -> np.ndarray:
+def bvn_value(h: Array, k: Array, rho: Array, rc: Array, a: Array, c: Array) -> Array:
     """BvN from precomputed ``rc`` = rho', ``a``, ``c`` (:func:`conditional_limits`).
 
     The closed forms call this with ``a``, ``c`` computed from their own arguments
@@ -172,7 +163,7 @@ def bvn_value(
 
 def bvn_cdf(
     h: ArrayLike, k: ArrayLike, rho: ArrayLike, rho_c: ArrayLike | None = None
-) -> np.ndarray:
+) -> Array:
     r"""The standard bivariate normal distribution function :math:`\mathrm{BvN}(h, k, \rho)`.
 
     Parameters
@@ -197,10 +188,10 @@ def bvn_cdf(
     >>> float(bvn_cdf(1.0, 2.0, 1.0)), float(norm_cdf(1.0))
     (0.8413447460685429, 0.8413447460685429)
     """
-    h, k, rho, rc = _prepare(h, k, rho, rho_c)
+    ha, ka, rhoa, rc = _prepare(h, k, rho, rho_c)
     with np.errstate(invalid="ignore"):
-        a, c = conditional_limits(h, k, rho, rc)
-    return bvn_value(h, k, rho, rc, a, c)
+        a, c = conditional_limits(ha, ka, rhoa, rc)
+    return bvn_value(ha, ka, rhoa, rc, a, c)
 
 
 class BvnParts(NamedTuple):
@@ -211,17 +202,15 @@ class BvnParts(NamedTuple):
     :math:`=1/\rho'` (``a``, ``c``, ``p``, ``inv_rc`` are 0 where :math:`\rho' = 0`).
     """
 
-    dh: np.ndarray
-    dk: np.ndarray
-    p: np.ndarray
-    a: np.ndarray
-    c: np.ndarray
-    inv_rc: np.ndarray
+    dh: Array
+    dk: Array
+    p: Array
+    a: Array
+    c: Array
+    inv_rc: Array
 
 
-def bvn_parts(
-    h: np.ndarray, k: np.ndarray, rc: np.ndarray, a: np.ndarray, c: np.ndarray
-) -> BvnParts:
+def bvn_parts(h: Array, k: Array, rc: Array, a: Array, c: Array) -> BvnParts:
     """The first derivatives and the density of BvN, for finite ``h``, ``k``."""
     ph = norm_pdf(h)
     dh = ph * special.ndtr(a)
@@ -233,7 +222,9 @@ def bvn_parts(
     return BvnParts(dh, dk, p, np.where(reg, a, 0.0), np.where(reg, c, 0.0), inv)
 
 
-def bvn_second(h, k, rho, parts: BvnParts):
+def bvn_second(
+    h: Array, k: Array, rho: Array, parts: BvnParts
+) -> tuple[Array, Array, Array, Array, Array, Array]:
     """(hh, hk, hr, kk, kr, rr): the six second derivatives of BvN from its parts."""
     dh, dk, p, a, c, inv = parts
     hh = -h * dh - rho * p
@@ -275,7 +266,12 @@ def bvn(
     >>> float(d.value), d.grad.tolist()  # phi(0)/2 and the density 1/(2 pi)
     (0.25, [0.19947114020071635, 0.19947114020071635, 0.15915494309189535])
     """
-    h, k, rho, rc = _prepare(h, k, rho, rho_c)
+    h_, k_, rho_, rc = _prepare(h, k, rho, rho_c)
+    return _bvn_derivs(h_, k_, rho_, rc, order)
+
+
+def _bvn_derivs(h: Array, k: Array, rho: Array, rc: Array, order: int) -> Derivs:
+    """:func:`bvn` on prepared arguments."""
     with np.errstate(invalid="ignore"):
         a, c = conditional_limits(h, k, rho, rc)
     value = bvn_value(h, k, rho, rc, a, c)

@@ -26,11 +26,19 @@ rule through :math:`(h, k, \rho)`:
     \rho = u g_1 g_2.
 
 The one-point square is the pair at :math:`(r, b, r, b, 1)`
-(:func:`~.closed_forms.fold_diagonal`). Since
+(:func:`~.interface.fold_diagonal`). Since
 :math:`1 - \rho^2 = (1 + r_1^2 + r_2^2 + r_1^2 r_2^2 (1 - u^2))/(n_1 n_2)^2 > 0` for finite
 :math:`r_i`, nothing is singular: :math:`r = 0`, :math:`|u| = 1` and :math:`D = 1` need no
 special case. :math:`\rho'` and the conditional limits :math:`a, c` are formed from
 :math:`(r_i, b_i, u)` directly, without cancellation.
+
+Every member of the family and every pair within it is registered with the decorators of
+:mod:`.closed_forms` when this module is imported.
+
+>>> from mlpgradientflow.gaussian.closed_forms import find_pair
+>>> d = find_pair("sigmoid2", "normal_cdf")(1.0, 0.0, 1.0, 0.0, 1.0, order=0)
+>>> round(float(d.value[0]), 15)  # E[erf(z/sqrt 2) Phi(z)] = 2 BvN(0, 0, 1/2) - 1/2
+0.166666666666667
 """
 
 from __future__ import annotations
@@ -39,8 +47,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from .bvn import Derivs, bvn_value, norm_pdf
-from .closed_forms import fold_diagonal, pack_one, pack_pair
+from .bvn import bvn_value, norm_pdf
+from .closed_forms import closed_form_one_point, closed_form_pair
+from .interface import Array, Derivs, OneFn, PairFn, fold_diagonal, pack_one, pack_pair
 
 __all__ = ["ERF_FAMILY", "family_pair", "family_phi", "family_phiphi", "bvn_family_pair"]
 
@@ -52,7 +61,7 @@ ERF_FAMILY = tuple(_AFFINE)
 class _Inner:
     r"""h = b/n and g = r/n with their derivatives in (r, b), n = sqrt(1 + r^2)."""
 
-    def __init__(self, r: np.ndarray, b: np.ndarray):
+    def __init__(self, r: Array, b: Array) -> None:
         inv_s = 1.0 / (1.0 + r * r)
         inv_n = np.sqrt(inv_s)
         self.inv_n = inv_n
@@ -66,11 +75,12 @@ class _Inner:
         self.h_rb = -r * self.gp
 
 
-def _arrays(*xs):
+def _arrays(*xs: ArrayLike) -> tuple[Array, ...]:
     return np.broadcast_arrays(*(np.atleast_1d(np.asarray(x, dtype=float)) for x in xs))
 
 
-def _limit_numerator(b_own, b_other, r_own, r_other, u):
+def _limit_numerator(b_own: Array, b_other: Array, r_own: Array, r_other: Array,
+                     u: Array) -> Array:
     """n_own^2 b_other - u r_own r_other b_own, free of cancellation near u = +-1."""
     rr = r_own * r_other * b_own
     return np.where(
@@ -94,8 +104,14 @@ def bvn_family_pair(
 
     ``coef`` is :math:`(\alpha, \beta_1, \beta_2, \gamma)`; see the module docstring.
     """
+    a1, c1, a2, c2, ua = _arrays(r1, b1, r2, b2, u)
+    return _family_pair(a1, c1, a2, c2, ua, coef, order)
+
+
+def _family_pair(r1: Array, b1: Array, r2: Array, b2: Array, u: Array,
+                 coef: tuple[float, float, float, float], order: int) -> Derivs:
+    """:func:`bvn_family_pair` on float arrays of one shape."""
     alpha, beta1, beta2, gamma = coef
-    r1, b1, r2, b2, u = _arrays(r1, b1, r2, b2, u)
     u = np.clip(u, -1.0, 1.0)
     i1, i2 = _Inner(r1, b1), _Inner(r2, b2)
     h, k = i1.h, i2.h
@@ -137,7 +153,8 @@ def bvn_family_pair(
     return pack_pair(value, grad, hess)
 
 
-def _chain_hessian(i1: _Inner, i2: _Inner, u, fd, rho_r1, rho_r2, rho_u):
+def _chain_hessian(i1: _Inner, i2: _Inner, u: Array, fd: tuple[Array, ...], rho_r1: Array,
+                   rho_r2: Array, rho_u: Array) -> tuple[Array, ...]:
     """The 15 Hessian entries of F(h(r1, b1), k(r2, b2), rho(r1, r2, u))."""
     fh, fk, fr, fhh, fhk, fhr, fkk, fkr, frr = fd
     h_r1, h_b1, k_r2, k_b2 = i1.h_r, i1.h_b, i2.h_r, i2.h_b
@@ -172,24 +189,24 @@ def _coef(name1: str, name2: str) -> tuple[float, float, float, float]:
     return a1 * a2, a1 * c2, c1 * a2, c1 * c2
 
 
-def family_pair(name1: str, name2: str):
+def family_pair(name1: str, name2: str) -> PairFn:
     r"""The two-point closed form :math:`E[f_1(r_1z_1 + b_1) f_2(r_2z_2 + b_2)]`."""
     coef = _coef(name1, name2)
 
-    def pair(r1, b1, r2, b2, u, order: int = 2) -> Derivs:
+    def pair(r1: ArrayLike, b1: ArrayLike, r2: ArrayLike, b2: ArrayLike, u: ArrayLike,
+             order: int = 2) -> Derivs:
         return bvn_family_pair(r1, b1, r2, b2, u, coef, order)
 
     pair.__name__ = f"{name1}_{name2}_pair"
     return pair
 
 
-def family_phi(name: str):
+def family_phi(name: str) -> OneFn:
     r"""The one-point closed form :math:`E[f(rz + b)] = A\Phi(h) + B`."""
     amp, off = _AFFINE[name]
 
-    def phi(r, b, order: int = 2) -> Derivs:
-        r, b = _arrays(r, b)
-        i = _Inner(r, b)
+    def phi(r: ArrayLike, b: ArrayLike, order: int = 2) -> Derivs:
+        i = _Inner(*_arrays(r, b))
         value = amp * special.ndtr(i.h) + off
         if order < 1:
             return Derivs(value, None, None)
@@ -209,14 +226,21 @@ def family_phi(name: str):
     return phi
 
 
-def family_phiphi(name: str):
+def family_phiphi(name: str) -> OneFn:
     r"""The one-point closed form :math:`E[f(rz + b)^2]`: the pair at :math:`(r, b, r, b, 1)`."""
     coef = _coef(name, name)
 
-    def phiphi(r, b, order: int = 2) -> Derivs:
-        r, b = _arrays(r, b)
-        one = np.ones_like(r)
-        return fold_diagonal(bvn_family_pair(r, b, r, b, one, coef, order))
+    def phiphi(r: ArrayLike, b: ArrayLike, order: int = 2) -> Derivs:
+        ra, ba = _arrays(r, b)
+        return fold_diagonal(_family_pair(ra, ba, ra, ba, np.ones_like(ra), coef, order))
 
     phiphi.__name__ = f"{name}_phiphi"
     return phiphi
+
+
+# every member of the family, and every pair within it, has its closed forms
+for _n1 in ERF_FAMILY:
+    closed_form_one_point(_n1)(family_phi(_n1))
+    closed_form_one_point(_n1, squared=True)(family_phiphi(_n1))
+    for _n2 in ERF_FAMILY:
+        closed_form_pair(_n1, _n2)(family_pair(_n1, _n2))

@@ -67,40 +67,32 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from .bvn import Derivs, bvn_value, conditional_limits, norm_pdf
-from .closed_forms import pack_one, pack_pair
+from .bvn import bvn_value, conditional_limits, norm_pdf
+from .closed_forms import closed_form_coefficients, closed_form_one_point, closed_form_pair
+from .interface import Array, Derivs, pack_one, pack_pair
+from .kinks import Std
+from .quadrature import hermite_values
 
-__all__ = ["relu_pair", "relu_phi", "relu_phiphi"]
-
-#: stands in for |beta| = inf at r = 0: phi(_BIG) == 0 and _BIG**2 is finite
-_BIG = 1e100
-
-
-class _Std:
-    r"""sigma = |r|, s = sign r (+1 at 0), inv = 1/sigma (0 at 0), beta = b/sigma."""
-
-    def __init__(self, r: np.ndarray, b: np.ndarray):
-        self.sigma = np.abs(r)
-        self.s = np.where(r < 0.0, -1.0, 1.0)
-        live = self.sigma > 0.0
-        self.inv = np.where(live, 1.0 / np.where(live, self.sigma, 1.0), 0.0)
-        self.beta = np.clip(np.where(live, b * self.inv, np.sign(b) * _BIG), -_BIG, _BIG)
-        self.phi = norm_pdf(self.beta)
-        self.cdf = special.ndtr(self.beta)
+__all__ = ["relu_pair", "relu_phi", "relu_phiphi", "relu_coefficients"]
 
 
-def _arrays(*xs):
+def _arrays(*xs: ArrayLike) -> tuple[Array, ...]:
     return np.broadcast_arrays(*(np.atleast_1d(np.asarray(x, dtype=float)) for x in xs))
 
 
+@closed_form_pair("relu", "relu")
 def relu_pair(
     r1: ArrayLike, b1: ArrayLike, r2: ArrayLike, b2: ArrayLike, u: ArrayLike, order: int = 2
 ) -> Derivs:
     r""":math:`E[\mathrm{relu}(r_1z_1 + b_1)\,\mathrm{relu}(r_2z_2 + b_2)]` and its
     derivatives in :math:`(r_1, b_1, r_2, b_2, u)` (see the module docstring)."""
-    r1, b1, r2, b2, u = _arrays(r1, b1, r2, b2, u)
+    a1, c1, a2, c2, ua = _arrays(r1, b1, r2, b2, u)
+    return _relu_pair(a1, c1, a2, c2, ua, order)
+
+
+def _relu_pair(r1: Array, b1: Array, r2: Array, b2: Array, u: Array, order: int) -> Derivs:
     u = np.clip(u, -1.0, 1.0)
-    x1, x2 = _Std(r1, b1), _Std(r2, b2)
+    x1, x2 = Std(r1, b1), Std(r2, b2)
     ut = x1.s * x2.s * u
     uc = np.sqrt((1.0 - u) * (1.0 + u))
     beta1, beta2 = x1.beta, x2.beta
@@ -144,6 +136,7 @@ def relu_pair(
     return pack_pair(value, grad, hess)
 
 
+@closed_form_one_point("relu")
 def relu_phi(r: ArrayLike, b: ArrayLike, order: int = 2) -> Derivs:
     r""":math:`E[\mathrm{relu}(rz + b)] = \sigma\varphi(\beta) + b\Phi(\beta)`.
 
@@ -153,9 +146,9 @@ def relu_phi(r: ArrayLike, b: ArrayLike, order: int = 2) -> Derivs:
     :math:`\partial_b^2 = \varphi(\beta)/\sigma` (0 at :math:`r = b = 0`, see the module
     docstring).
     """
-    r, b = _arrays(r, b)
-    x = _Std(r, b)
-    value = x.sigma * x.phi + b * x.cdf
+    ra, ba = _arrays(r, b)
+    x = Std(ra, ba)
+    value = x.sigma * x.phi + ba * x.cdf
     if order < 1:
         return Derivs(value, None, None)
     grad = (x.s * x.phi, x.cdf)
@@ -166,6 +159,7 @@ def relu_phi(r: ArrayLike, b: ArrayLike, order: int = 2) -> Derivs:
     return pack_one(value, grad, hess)
 
 
+@closed_form_one_point("relu", squared=True)
 def relu_phiphi(r: ArrayLike, b: ArrayLike, order: int = 2) -> Derivs:
     r""":math:`E[\mathrm{relu}(rz + b)^2] = (r^2 + b^2)\Phi(\beta) + b\sigma\varphi(\beta)`.
 
@@ -173,13 +167,46 @@ def relu_phiphi(r: ArrayLike, b: ArrayLike, order: int = 2) -> Derivs:
     :math:`\partial_r^2 = 2\Phi - 2\beta\varphi`, :math:`\partial_r\partial_b = 2s\varphi`,
     :math:`\partial_b^2 = 2\Phi` (all at :math:`\beta`; finite everywhere).
     """
-    r, b = _arrays(r, b)
-    x = _Std(r, b)
-    value = (r * r + b * b) * x.cdf + b * x.sigma * x.phi
+    ra, ba = _arrays(r, b)
+    x = Std(ra, ba)
+    value = (ra * ra + ba * ba) * x.cdf + ba * x.sigma * x.phi
     if order < 1:
         return Derivs(value, None, None)
-    grad = (2.0 * r * x.cdf, 2.0 * (b * x.cdf + x.sigma * x.phi))
+    grad = (2.0 * ra * x.cdf, 2.0 * (ba * x.cdf + x.sigma * x.phi))
     if order < 2:
         return pack_one(value, grad, None)
     hess = (2.0 * (x.cdf - x.beta * x.phi), 2.0 * x.s * x.phi, 2.0 * x.cdf)
     return pack_one(value, grad, hess)
+
+
+@closed_form_coefficients("relu")
+def relu_coefficients(r: Array, b: Array, T: int) -> tuple[Array, Array, Array]:
+    r"""The Hermite coefficients :math:`E[f^{(a)}(rz + b)h_n(z)]` (:math:`n < T`) of relu,
+    exactly, shape (T, K) each (Gaussian integration by parts,
+    :math:`E[g\,\mathrm{He}_n] = E[g^{(n)}]`, :math:`\zeta = -b/r`):
+
+    .. math::
+
+        E[fh_n] = \frac{\sigma h_{n-2}(\zeta)\varphi(\beta)}{\sqrt{n(n-1)}} \ (n \ge 2),
+        \quad E[f'h_n] = \frac{s\,h_{n-1}(\zeta)\varphi(\beta)}{\sqrt n} \ (n \ge 1),
+        \quad E[f''h_n] = \frac{h_n(\zeta)\varphi(\beta)}{\sigma},
+
+    with :math:`E[f] = \sigma\varphi(\beta) + b\Phi(\beta)`, :math:`E[fh_1] = r\Phi(\beta)`,
+    :math:`E[f'] = \Phi(\beta)`; the last is 0 at :math:`r = b = 0` (the module's
+    convention).
+    """
+    st = Std(r, b)
+    zeta = np.where(st.phi > 0.0, -st.s * st.beta, 0.0)
+    g = hermite_values(zeta, T, st.phi)  # phi(beta) h_n(zeta)
+    n = np.arange(T, dtype=float)[:, None]
+    c = np.zeros((T, len(r)))
+    c[0] = st.sigma * st.phi + b * st.cdf
+    if T > 1:
+        c[1] = r * st.cdf
+    if T > 2:
+        c[2:] = st.sigma * g[:-2] / np.sqrt(n[2:] * (n[2:] - 1.0))
+    cb = np.empty((T, len(r)))
+    cb[0] = st.cdf
+    cb[1:] = st.s * g[:-1] / np.sqrt(n[1:])
+    cbb = g * st.inv  # 0 at r = b = 0 (the convention of this module)
+    return c, cb, cbb

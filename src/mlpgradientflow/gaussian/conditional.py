@@ -9,8 +9,8 @@ sign changes :math:`z_i \to -z_i`),
       E[f_2^{(k)}(\mu + \rho t)\,\zeta^q \mid z_1]\bigr], \qquad
     \mu = b_2 + r_2uz_1, \ \rho = r_2u', \ \zeta = uz_1 + u't,
 
-the moments of :mod:`.quadrature_expectations` from which value, gradient and Hessian
-follow. The inner expectation is one-dimensional: by :func:`.piecewise.moments`
+the moments from which :func:`~.pair_moments.assemble_pair` forms value, gradient and
+Hessian. The inner expectation is one-dimensional: by :func:`.piecewise.moments`
 (closed-form asymptotic tails, Gauss–Legendre panels on the activation's zones), or by a
 40-node Gauss–Hermite rule when :math:`\rho` is far below the activation's own scale
 (:math:`f_2(\mu + \rho t)` is then analytic far beyond the nodes), or exactly at
@@ -27,35 +27,44 @@ integral when :math:`\rho > 0`, and at :math:`z_1 = -b_2/(r_2u)` when :math:`\rh
 :mod:`.closed_forms_relu`).
 
 Cost: a few hundred to a few thousand outer nodes times the inner rule, per pair
-(milliseconds to tens of milliseconds); :func:`~.expectations.two_point` uses it only for
+(milliseconds to tens of milliseconds); the dispatch (:mod:`.dispatch`) uses it only for
 pairs that the Hermite series or the 2-D Gauss–Hermite rule cannot do accurately.
 """
 
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .bvn import Derivs
-from .piecewise import _GL_W, _GL_X, DT_MAX, T_MAX, moments, profile_of
+from ..activations import Activation
+from .interface import Array, Derivs, PairPoints, Profile, empty_pair, evaluate
+from .pair_moments import NEEDED, Moments, assemble_pair
+from .piecewise import DT_MAX, GL16, T_MAX, moments
+from .profiles import profile_of
 from .quadrature import hermite_rule
-from .quadrature_expectations import _NEEDED, assemble_pair, empty_pair, evaluate
 
 __all__ = ["conditional_pair"]
 
 _GH_X, _GH_W = hermite_rule(40, 0.0)
+_GL_X, _GL_W = GL16
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 
+#: the inner moments E[f2^(k)(mu + rho t) zeta^q | z1], keyed by (k, q)
+_Inner = dict[tuple[int, int], Array]
 
-def _phi(x):
+
+def _phi(x: ArrayLike) -> Array:
     return np.exp(-0.5 * np.square(x)) / _SQRT2PI
 
 
-def _outer_rule(p1, p2, r1, b1, r2, b2, u, rho):
+def _outer_rule(p1: Profile, p2: Profile, r1: float, b1: float, r2: float, b2: float,
+                u: float, rho: float) -> tuple[Array, Array]:
     """Nodes and weights (density included) of the outer integral over z1."""
     regions = [(-T_MAX, T_MAX, DT_MAX)]
-    points = []
+    points: list[float] = []
     if r1 > 0.0:
         for y0, y1, h in p1.zones:
             regions.append(((y0 - b1) / r1, (y1 - b1) / r1, h / r1))
@@ -71,12 +80,12 @@ def _outer_rule(p1, p2, r1, b1, r2, b2, u, rho):
             z0, z1 = (m0 - b2) / a, (m1 - b2) / a
             regions.append((min(z0, z1), max(z0, z1), h / abs(a)))
         points.append(-b2 / a)
-    edges = [-T_MAX, T_MAX] + points
+    cuts = [-T_MAX, T_MAX, *points]
     for lo, hi, _ in regions:
-        edges += [lo, hi]
-    edges = np.unique(np.clip(np.array(edges), -T_MAX, T_MAX))
+        cuts += [lo, hi]
+    edges = np.unique(np.clip(np.array(cuts), -T_MAX, T_MAX))
     zs, ws = [], []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
         if hi <= lo:
             continue
         mid = 0.5 * (lo + hi)
@@ -90,9 +99,11 @@ def _outer_rule(p1, p2, r1, b1, r2, b2, u, rho):
     return z, w * _phi(z)
 
 
-def _inner(f2, p2, mu, rho, uc, U, z, kq, order):
+def _inner(f2: Activation, p2: Profile, mu: Array, rho: float, uc: float, U: float, z: Array,
+           kq: list[tuple[int, int]], order: int) -> _Inner:
     """E[f2^(k)(mu + rho t) zeta^q | z1] for (k, q) in kq, zeta = U z + uc t."""
     js = sorted({(k, j) for k, q in kq for j in range(q + 1)})
+    M: _Inner
     if rho == 0.0:
         vals = evaluate(f2, mu, order)
         M = {(k, j): (vals[k] if j != 1 else np.zeros_like(mu)) for k, j in js}
@@ -103,14 +114,17 @@ def _inner(f2, p2, mu, rho, uc, U, z, kq, order):
         out = moments(f2, np.full(mu.shape, rho), mu, [(k, j, False) for k, j in js])
         M = dict(zip(js, out, strict=True))
     uz = U * z
-    res = {}
+    res: _Inner = {}
     for k, q in kq:
-        res[(k, q)] = sum(math.comb(q, j) * uz ** (q - j) * uc**j * M[(k, j)] for j in range(q + 1))
+        # a sum of q + 1 >= 1 arrays
+        res[(k, q)] = cast(Array, sum(math.comb(q, j) * uz ** (q - j) * uc**j * M[(k, j)]
+                                      for j in range(q + 1)))
     return res
 
 
-def _pair_moments(f1, f2, p1, p2, r1, b1, r2, b2, u, order):
-    keys = _NEEDED[order]
+def _pair_moments(f1: Activation, f2: Activation, p1: Profile, p2: Profile, r1: float,
+                  b1: float, r2: float, b2: float, u: float, order: int) -> dict[tuple, float]:
+    keys = NEEDED[order]
     uc = math.sqrt(max(0.0, (1.0 - u) * (1.0 + u)))
     rho = r2 * uc
     z, w = _outer_rule(p1, p2, r1, b1, r2, b2, u, rho)
@@ -137,11 +151,12 @@ def _pair_moments(f1, f2, p1, p2, r1, b1, r2, b2, u, order):
     return e
 
 
-def conditional_pair(f1, f2, r1, b1, r2, b2, u, order: int) -> Derivs:
+def conditional_pair(f1: Activation, f2: Activation, pts: PairPoints, order: int) -> Derivs:
     r""":math:`E[f_1(r_1z_1 + b_1) f_2(r_2z_2 + b_2)]`, :math:`\operatorname{corr} = u`, and
     its derivatives in :math:`(r_1, b_1, r_2, b_2, u)`, for activations with a
-    :class:`~.piecewise.Profile` (see the module docstring)."""
-    n = len(r1)
+    :class:`~.interface.Profile` (see the module docstring)."""
+    n = len(pts)
+    r1, b1, r2, b2, u = pts.arrays()
     if n == 0:
         return empty_pair(order)
     p1, p2 = profile_of(f1), profile_of(f2)
@@ -150,8 +165,8 @@ def conditional_pair(f1, f2, r1, b1, r2, b2, u, order: int) -> Derivs:
     s1, s2 = np.where(r1 < 0.0, -1.0, 1.0), np.where(r2 < 0.0, -1.0, 1.0)
     R1, R2 = np.abs(r1), np.abs(r2)
     U = np.clip(s1 * s2 * u, -1.0, 1.0)
-    keys = _NEEDED[order]
-    e = {key: np.empty(n) for key in keys}
+    keys = NEEDED[order]
+    e: Moments = {key: np.empty(n) for key in keys}
     for i in range(n):
         m = _pair_moments(f1, f2, p1, p2, float(R1[i]), float(b1[i]), float(R2[i]),
                           float(b2[i]), float(U[i]), order)

@@ -31,17 +31,22 @@ Values beyond the float64 range are ``inf`` (``NetI`` then raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..activations import ACTIVATIONS, Activation, Poly
-from .bvn import Derivs
-from .closed_forms import pack_one
-from .quadrature import hermite_rule
+from .interface import Array, Derivs, evaluate, is_builtin, pack_one
+from .quadrature import hermite_rule, hermite_values
+from .quadrature_expectations import quad_one_point
 
 __all__ = ["poly_degree", "is_exp", "poly_one_point", "poly_coefficients", "exp_one_point",
-           "exp_pair"]
+           "exp_pair", "OnePointFn"]
 
 _DEGREES = {"identity": 1, "square": 2, "cube": 3}
+
+#: ``fn(f, r, b, order) -> (Derivs, err)``: the one-point integrals of the partner of exp
+OnePointFn = Callable[[Activation, Array, Array, int], tuple[Derivs, Array]]
 
 
 def poly_degree(f: Activation) -> int | None:
@@ -52,32 +57,35 @@ def poly_degree(f: Activation) -> int | None:
             c.pop()
         return len(c) - 1
     d = _DEGREES.get(f.name)
-    return d if d is not None and ACTIVATIONS.get(f.name) is f else None
+    return d if d is not None and is_builtin(f) else None
 
 
 def is_exp(f: Activation) -> bool:
+    """True for the built-in ``exp``."""
     return f.name == "exp" and ACTIVATIONS.get("exp") is f
 
 
-def _rule(n):
+def _degree(f: Activation) -> int:
+    d = poly_degree(f)
+    if d is None:
+        raise ValueError(f"{f.name!r} is not a polynomial activation")
+    return d
+
+
+def _rule(n: int) -> tuple[Array, Array]:
     return hermite_rule(n, 0.0)
 
 
-def poly_one_point(f, r, b, order, squared) -> Derivs:
+def poly_one_point(f: Activation, r: Array, b: Array, order: int, squared: bool) -> Derivs:
     """E[g(rz + b)], g = f or f^2, with derivatives, exactly (polynomial f)."""
-    from .quadrature_expectations import quad_one_point
-
-    x, w = _rule(poly_degree(f) + 3)
+    x, w = _rule(_degree(f) + 3)
     return quad_one_point(f, r, b, order, squared, x, w)
 
 
-def poly_coefficients(f, r, b, T: int, order: int):
+def poly_coefficients(f: Activation, r: Array, b: Array, T: int, order: int) -> list[Array]:
     """E[f^(a)(rz + b) h_n(z)] (a <= order, n < T), each (T, K), exactly; zero for
     n > deg - a."""
-    from .hermite_series import hermite_values
-    from .quadrature_expectations import evaluate
-
-    d = poly_degree(f)
+    d = _degree(f)
     x, w = _rule(d + T + 2)
     vals = evaluate(f, r[:, None] * x + b[:, None], order)
     proj = hermite_values(x, T, w)  # (T, m)
@@ -89,7 +97,7 @@ def poly_coefficients(f, r, b, T: int, order: int):
     return out
 
 
-def exp_one_point(r, b, order, squared) -> Derivs:
+def exp_one_point(r: Array, b: Array, order: int, squared: bool) -> Derivs:
     r""":math:`E[e^{k(rz + b)}]`, :math:`k = 1` (or 2 when ``squared``), and derivatives."""
     k = 2.0 if squared else 1.0
     with np.errstate(over="ignore"):
@@ -105,14 +113,15 @@ def exp_one_point(r, b, order, squared) -> Derivs:
     return pack_one(v, grad, hess)
 
 
-def _safe_mul(a, b):
+def _safe_mul(a: Array, b: Array) -> Array:
     """a * b with inf * 0 = 0 (an overflowing factor times an exactly vanishing one)."""
     with np.errstate(over="ignore", invalid="ignore"):
         out = a * b
     return np.where(b == 0.0, 0.0, out) if np.ndim(out) else out
 
 
-def exp_pair(f2: Activation, r1, b1, r2, b2, u, order: int, one_point_fn):
+def exp_pair(f2: Activation, r1: Array, b1: Array, r2: Array, b2: Array, u: Array, order: int,
+             one_point_fn: OnePointFn) -> tuple[Derivs, Array]:
     r""":math:`E[e^{r_1z_1 + b_1}f_2(r_2z_2 + b_2)]` and derivatives in
     :math:`(r_1, b_1, r_2, b_2, u)` by tilting (``one_point_fn(f2, r, b, order)`` gives
     the partner's one-point :class:`Derivs` and error estimates)."""
@@ -150,15 +159,18 @@ def exp_pair(f2: Activation, r1, b1, r2, b2, u, order: int, one_point_fn):
     m0 = np.stack([z, z, z + 1.0, z, z], axis=1)
     m1 = np.stack([u * r2, z, u * r1, z + 1.0, r1 * r2], axis=1)
     gA = np.stack([r1, z + 1.0, z, z, z], axis=1)  # grad log A
-    Fr, Fb = F.grad[:, 0], F.grad[:, 1]
+    Fr, Fb = F.gradient[:, 0], F.gradient[:, 1]
     gG = Fr[:, None] * m0 + Fb[:, None] * m1
     grad = _safe_mul(A[:, None], gA * F.value[:, None] + gG)
     scale = 1.0 + np.abs(r1) + np.abs(r2) + np.abs(r1 * r2)
     err[:, 1] = _safe_mul(A, (ferr[:, 0] + ferr[:, 1]) * scale)
     if order < 2:
         return Derivs(V, grad, None), err
-    Frr, Frb, Fbb = F.hess[:, 0, 0], F.hess[:, 0, 1], F.hess[:, 1, 1]
-    out = lambda a, c: a[:, :, None] * c[:, None, :]  # noqa: E731
+    Frr, Frb, Fbb = F.hessian[:, 0, 0], F.hessian[:, 0, 1], F.hessian[:, 1, 1]
+
+    def out(a: Array, c: Array) -> Array:  # batched outer products
+        return a[:, :, None] * c[:, None, :]
+
     HG = (Frr[:, None, None] * out(m0, m0) + Frb[:, None, None] * (out(m0, m1) + out(m1, m0))
           + Fbb[:, None, None] * out(m1, m1))
     Hb = np.zeros((n, 5, 5))  # Hessian of beta

@@ -23,7 +23,7 @@ pairs (sorted by :math:`|u|`) drops the terms below 1e-17 of the largest. Its co
 at :math:`|u| \to 1` is set by the decay of :math:`c_n`, i.e. by the smoothness of
 :math:`f(rz + b)` on the scale :math:`1/r`, and the :math:`u`-derivatives weigh the tail by
 :math:`n` and :math:`n^2`. :func:`mehler_pair` returns a pessimistic estimate of the
-truncated tail per pair, and :func:`~.expectations.two_point` recomputes the pairs where it
+truncated tail per pair, and the dispatch (:mod:`.dispatch`) recomputes the pairs where it
 exceeds 1e-13 (2-D Gauss–Hermite for small :math:`r`, else the conditional rule of
 :mod:`.conditional`). For :math:`|u|` away from 1 the factor :math:`u^n` makes the series
 converge fast whatever :math:`r` (e.g. :math:`|u| \le 0.9` within 300 terms), provided the
@@ -34,57 +34,56 @@ panels on the transition zone only), accurate at any :math:`r`. Polynomial units
 coefficients that vanish beyond their degree, so the series with them is finite
 (:mod:`.exact`).
 
-Kinks: for ``relu`` the coefficients are exact — :math:`c_n = \sigma h_{n-2}(\zeta)
-\varphi(\beta)/\sqrt{n(n-1)}` (:math:`n \ge 2`), :math:`E[Hh_n] = s\,h_{n-1}(\zeta)
-\varphi(\beta)/\sqrt n`, :math:`E[\delta h_n] = h_n(\zeta)\varphi(\beta)/\sigma` with
-:math:`\zeta = -b/r` (Gaussian integration by parts, :math:`E[g\,\mathrm{He}_n] =
-E[g^{(n)}]`) — so relu with a smooth partner is accurate. For ``selu`` the coefficients
-come from a Gauss–Legendre rule split at the kink (:math:`z = -b/r`) and the Dirac part
-:math:`J\delta` of :math:`f''` is added exactly. Near :math:`|u| = 1` kinked coefficients
+Where the coefficients come from is the dispatch's choice (:func:`~.dispatch.unit_coefficients`,
+handed to :func:`mehler_pair` as ``coefficients``); the rules here are the Gauss–Hermite
+projection (:func:`projected_coefficients`) and, for activations with a kink but no
+profile, a Gauss–Legendre rule split at the kink (:func:`split_coefficients`). Kinks: for
+``relu`` the coefficients are exact (:func:`~.closed_forms_relu.relu_coefficients`), so
+relu with a smooth partner is accurate; for ``selu`` they come from the piecewise rule,
+whose panels end at the kink, with the Dirac part :math:`J\delta` of :math:`f''` added
+exactly (:func:`~.kinks.dirac_coefficients`). Near :math:`|u| = 1` kinked coefficients
 decay only algebraically (relu: :math:`n^{-5/4}`), so pairs of two kinked activations
 converge slowly there; :func:`mehler_pair` flags unconverged pairs for the caller.
+
+>>> import numpy as np
+>>> from mlpgradientflow.activations import get_activation
+>>> f = get_activation("tanh")
+>>> c, _, _ = projected_coefficients(f, np.array([1.0]), np.array([0.0]), 4, 600, 0)
+>>> bool(abs(c[0, 0]) < 1e-16), bool(abs(c[2, 0]) < 1e-16)  # odd: even terms vanish
+(True, True)
 """
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
-from ..activations import ACTIVATIONS, Activation
-from .bvn import Derivs
-from .closed_forms import pack_pair
-from .closed_forms_relu import _Std
-from .quadrature import hermite_rule
-from .quadrature_expectations import _kink_density, _split_rule, derivative_jump, evaluate
+from ..activations import Activation
+from .interface import (
+    Array,
+    Derivs,
+    IntArray,
+    PairPoints,
+    RawCoefficients,
+    UnitCoefficients,
+    evaluate,
+    pack_pair,
+)
+from .kinks import dirac_coefficients, kink_density, split_rule
+from .quadrature import hermite_rule, hermite_values
 
-__all__ = ["unit_coefficients", "mehler_pair", "hermite_values"]
+__all__ = ["unit_coefficients", "mehler_pair", "projected_coefficients", "split_coefficients",
+           "MehlerResult"]
 
 #: pairs per chunk of the series sums (arrays of chunk x T stay in cache)
 _CHUNK_PAIRS = 128
-_RELU = type(ACTIVATIONS["relu"])
-
-
-def hermite_values(x: np.ndarray, T: int, h0: np.ndarray | float = 1.0) -> np.ndarray:
-    r""":math:`h_0 \cdot h_n(x)` for :math:`n < T`, shape (T,) + x.shape.
-
-    The normalised three-term recurrence
-    :math:`h_{n+1} = (xh_n - \sqrt n\,h_{n-1})/\sqrt{n+1}` is stable; scaling by
-    ``h0`` (e.g. a density) keeps large :math:`|x|` from overflowing.
-    """
-    x = np.asarray(x, dtype=float)
-    out = np.empty((T, *x.shape))
-    out[0] = h0
-    if T > 1:
-        out[1] = x * out[0]
-    for n in range(1, T - 1):
-        out[n + 1] = (x * out[n] - math.sqrt(n) * out[n - 1]) / math.sqrt(n + 1)
-    return out
 
 
 @lru_cache(maxsize=8)
-def _projector(N: int, T: int) -> tuple[np.ndarray, np.ndarray]:
+def _projector(N: int, T: int) -> tuple[Array, Array]:
     """(x, P) with P[n, i] = w_i h_n(x_i): coefficients are P @ f(r x + b).
 
     Not pruned at 1e-18 like the expectation rules: :math:`h_n(x)` grows like
@@ -98,115 +97,68 @@ def _projector(N: int, T: int) -> tuple[np.ndarray, np.ndarray]:
     return x, p
 
 
-def _relu_coefficients(r, b, T):
-    """Exact E[f h_n], E[f' h_n], E[f'' h_n] (n < T) for relu, shape (T, K) each."""
-    st = _Std(r, b)
-    zeta = np.where(st.phi > 0.0, -st.s * st.beta, 0.0)
-    g = hermite_values(zeta, T, st.phi)  # phi(beta) h_n(zeta)
-    n = np.arange(T, dtype=float)[:, None]
-    c = np.zeros((T, len(r)))
-    c[0] = st.sigma * st.phi + b * st.cdf
-    if T > 1:
-        c[1] = r * st.cdf
-    if T > 2:
-        c[2:] = st.sigma * g[:-2] / np.sqrt(n[2:] * (n[2:] - 1.0))
-    cb = np.empty((T, len(r)))
-    cb[0] = st.cdf
-    cb[1:] = st.s * g[:-1] / np.sqrt(n[1:])
-    cbb = g * st.inv  # 0 at r = b = 0 (the convention of closed_forms_relu)
-    return c, cb, cbb
-
-
-def _dirac(f: Activation, r, b, T):
-    """J E[delta(rz + b) h_n(z)] = J h_n(zeta) phi(beta)/sigma, shape (T, K)."""
-    st = _Std(r, b)
-    zeta = np.where(st.phi > 0.0, -st.s * st.beta, 0.0)
-    return derivative_jump(f) * hermite_values(zeta, T, st.phi * st.inv)
-
-
-def _split_coefficients(f: Activation, r, b, T: int, order: int):
+def split_coefficients(f: Activation, r: Array, b: Array, T: int, N: int,
+                       order: int) -> RawCoefficients:
     """E[f^(a)(rz + b) h_n(z)] (a <= order, n < T), each (T, K), for an activation with a
     kink at 0: Gauss–Legendre split at the kink, 32 pieces of 20 nodes per side (dense
     enough for the oscillations of h_n, n <= 300; Gauss–Hermite would converge only
-    algebraically across the kink)."""
-    _, zeta, _ = _kink_density(r, b)
-    z, wz = _split_rule(np.where(r == 0.0, 12.0, zeta), pieces=32)
-    vals = [v * wz for v in evaluate(f, r[:, None] * z + b[:, None], order) if v is not None]
+    algebraically across the kink), plus the Dirac part of f''. ``N`` is unused (the
+    signature of :class:`~.interface.UnitCoefficients`)."""
+    _, zeta, _ = kink_density(r, b)
+    z, wz = split_rule(np.where(r == 0.0, 12.0, zeta), pieces=32)
+    vals = [v * wz for v in evaluate(f, r[:, None] * z + b[:, None], order)]
     out = [np.empty((T, len(r))) for _ in vals]
     h_prev, h = np.zeros_like(z), np.ones_like(z)
     for n in range(T):
         for o, v in zip(out, vals, strict=True):
             o[n] = np.einsum("km,km->k", v, h)
         h_prev, h = h, (z * h - math.sqrt(n) * h_prev) / math.sqrt(n + 1)
-    return (*out, *([None] * (3 - len(out))))
+    if order >= 2:
+        out[2] = out[2] + dirac_coefficients(float(f.kink), r, b, T)
+    return _raw(out)
 
 
-def _raw_coefficients(f, r, b, T2, N, order):
-    """E[f^(a)(r z + b) h_n(z)], a = 0, 1, 2 (None beyond order), each (T2, K)."""
-    from .accuracy import gh_error
-    from .exact import poly_coefficients, poly_degree
-    from .piecewise import hermite_coefficients, profile_of
-
-    if type(f) is _RELU:
-        return _relu_coefficients(r, b, T2)
-    if poly_degree(f) is not None:
-        return (*poly_coefficients(f, r, b, T2, order), *([None] * (2 - order)))
-    prof = profile_of(f)
-    if prof is not None:
-        pw = gh_error(f, r, N) > 1e-15
-        if pw.all():
-            return (*hermite_coefficients(f, r, b, T2, order), *([None] * (2 - order)))
-        out = [None if a > order else np.empty((T2, len(r))) for a in range(3)]
-        if pw.any():
-            for a, v in enumerate(hermite_coefficients(f, r[pw], b[pw], T2, order)):
-                out[a][:, pw] = v
-        gh = ~pw
-        for a, v in enumerate(_projected(f, r[gh], b[gh], T2, N, order)):
-            if v is not None:
-                out[a][:, gh] = v
-        return tuple(out)
-    if derivative_jump(f):
-        c, cb, cbb = _split_coefficients(f, r, b, T2, order)
-        if order >= 2:
-            cbb = cbb + _dirac(f, r, b, T2)
-        return c, cb, cbb
-    return _projected(f, r, b, T2, N, order)
+def _raw(parts: list[Array]) -> RawCoefficients:
+    """(c, cb, cbb) from the kinds computed, None beyond them."""
+    return parts[0], parts[1] if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None
 
 
-def _projected(f, r, b, T2, N, order):
-    """Gauss–Hermite projections of f, f', f'' (None beyond order), each (T2, K)."""
-    x, proj = _projector(N, T2)
+def projected_coefficients(f: Activation, r: Array, b: Array, T: int, N: int,
+                           order: int) -> RawCoefficients:
+    """Gauss–Hermite projections of f, f', f'' (None beyond order) on the unpruned rule of
+    ``N`` nodes, each (T, K)."""
+    x, proj = _projector(N, T)
     vals = evaluate(f, r[:, None] * x + b[:, None], order)
     k = len(r)
-    stack = np.concatenate([v for v in vals if v is not None], axis=0)  # (order+1)K x m
+    stack = np.concatenate(vals, axis=0)  # (order+1)K x m
     co = proj @ stack.T
-    return tuple(co[:, i * k:(i + 1) * k] if i <= order else None for i in range(3))
+    return _raw([co[:, i * k:(i + 1) * k] for i in range(order + 1)])
 
 
 def unit_coefficients(
-    f: Activation, r: np.ndarray, b: np.ndarray, T: int, N: int, order: int
-) -> dict[str, np.ndarray]:
+    coefficients: UnitCoefficients, f: Activation, r: Array, b: Array, T: int, N: int,
+    order: int
+) -> dict[str, Array]:
     r"""Hermite coefficients of the units :math:`f(r_kz + b_k)`, each (K, T).
 
     Keys: ``c`` :math:`E[fh_n]`; with ``order >= 1`` ``b`` :math:`E[f'h_n]`, ``r``
     :math:`E[f'zh_n]`; with ``order >= 2`` ``bb``, ``rb``, ``rr`` (:math:`E[f''h_n]`,
     :math:`E[f''zh_n]`, :math:`E[f''z^2h_n]`, Dirac parts included).
 
-    Methods per unit: exact for relu and polynomials; for activations with a
-    :class:`~.piecewise.Profile`, the Gauss–Hermite projection where its a-priori error
-    (:func:`~.accuracy.gh_error`) is below 1e-15, else the piecewise rule of
-    :func:`~.piecewise.hermite_coefficients` (accurate at any :math:`r`); Gauss–Hermite for
-    custom activations.
+    ``coefficients(f, r, b, T + 2, N, order)`` gives :math:`E[f^{(a)}(rz + b)h_n(z)]`
+    (the dispatch's choice per activation, :func:`~.dispatch.unit_coefficients`).
     """
     T2 = T + 2  # the recurrences for r-derivatives reach two orders up
-    c, cb, cbb = _raw_coefficients(f, r, b, T2, N, order)
+    c, cb, cbb = coefficients(f, r, b, T2, N, order)
     n = np.arange(T, dtype=float)[:, None]
     sq1, sq = np.sqrt(n + 1.0), np.sqrt(n)
     out = {"c": c[:T].T}
     if order >= 1:  # kind "r": E[f' z h_n]
+        assert cb is not None  # computed for order >= 1
         out["b"] = cb[:T].T
         out["r"] = (sq1 * cb[1:T + 1] + sq * _down(cb, T, 1)).T
     if order >= 2:
+        assert cbb is not None  # computed for order >= 2
         out["bb"] = cbb[:T].T
         out["rb"] = (sq1 * cbb[1:T + 1] + sq * _down(cbb, T, 1)).T
         out["rr"] = (np.sqrt((n + 1.0) * (n + 2.0)) * cbb[2:T + 2] + (2.0 * n + 1.0) * cbb[:T]
@@ -214,28 +166,30 @@ def unit_coefficients(
     return {k: np.ascontiguousarray(v) for k, v in out.items()}
 
 
-def _down(a: np.ndarray, T: int, s: int) -> np.ndarray:
+def _down(a: Array, T: int, s: int) -> Array:
     """a[n - s] for n < T, 0 where n < s (its coefficient vanishes there anyway)."""
     out = np.zeros((T, a.shape[1]))
     out[s:] = a[: T - s]
     return out
 
 
-def _cached_coefficients(f, r, b, T, N, order):
+def _cached_coefficients(coefficients: UnitCoefficients, f: Activation, r: Array, b: Array,
+                         T: int, N: int, order: int) -> dict[str, Array]:
     """unit_coefficients, memoised on the exact unit set: a fixed teacher's coefficients
     are computed once, not at every call (read-only results)."""
-    return _coefficients_by_bytes(f, r.tobytes(), b.tobytes(), T, N, order)
+    return _coefficients_by_bytes(coefficients, f, r.tobytes(), b.tobytes(), T, N, order)
 
 
 @lru_cache(maxsize=8)
-def _coefficients_by_bytes(f, rb: bytes, bb: bytes, T, N, order):
-    out = unit_coefficients(f, np.frombuffer(rb), np.frombuffer(bb), T, N, order)
+def _coefficients_by_bytes(coefficients: UnitCoefficients, f: Activation, rb: bytes, bb: bytes,
+                           T: int, N: int, order: int) -> dict[str, Array]:
+    out = unit_coefficients(coefficients, f, np.frombuffer(rb), np.frombuffer(bb), T, N, order)
     for v in out.values():
         v.setflags(write=False)
     return out
 
 
-def _unique_units(r, b):
+def _unique_units(r: Array, b: Array) -> tuple[Array, Array, IntArray]:
     """Distinct (r, b) units and the index of each pair's unit (units repeat across pairs).
 
     Sorting (r, b) as complex numbers (lexicographic) is ~10x faster than
@@ -253,7 +207,7 @@ _KINDS = ("c", "r", "b", "rr", "rb", "bb")
 _TOL = 1e-17
 
 
-def _term_sizes(c1: np.ndarray, c2: np.ndarray, order: int) -> np.ndarray:
+def _term_sizes(c1: Array, c2: Array, order: int) -> Array:
     """max over units and kinds of |c1_n| |c2_n| (n + 1)^order, shape (T,)."""
     n = np.arange(c1.shape[2], dtype=float)
     m1 = np.abs(c1).max(axis=(0, 1))
@@ -262,7 +216,7 @@ def _term_sizes(c1: np.ndarray, c2: np.ndarray, order: int) -> np.ndarray:
         return m1 * m2 * (n + 1.0) ** order
 
 
-def _terms_needed(sizes: np.ndarray, umax: float, order: int) -> int:
+def _terms_needed(sizes: Array, umax: float, order: int) -> int:
     """Terms beyond which every series term is below _TOL of the largest, at |u| <= umax."""
     if not np.isfinite(sizes).all():
         return len(sizes)
@@ -275,7 +229,8 @@ def _terms_needed(sizes: np.ndarray, umax: float, order: int) -> int:
     return int(np.nonzero(s > _TOL * top)[0][-1]) + 1
 
 
-def _tail_estimate(c1, c2, i1, i2, u, order, leads=None):
+def _tail_estimate(c1: Array, c2: Array, i1: IntArray, i2: IntArray, u: Array, order: int,
+                   leads: tuple[Array, Array]) -> Array:
     """Pessimistic relative size of the truncated tail of each pair's series.
 
     (largest of the last 16 coefficients of either unit, any kind) x T^(order + 1) x
@@ -283,16 +238,25 @@ def _tail_estimate(c1, c2, i1, i2, u, order, leads=None):
     """
     T = c1.shape[2]
     tail1, tail2 = (np.abs(c[:, :, -16:]).max(axis=(1, 2)) for c in (c1, c2))
-    lead1, lead2 = leads if leads is not None else (np.abs(c).max(axis=(1, 2)) for c in (c1, c2))
+    lead1, lead2 = leads
     q1 = np.divide(tail1, lead1, out=np.zeros_like(tail1), where=lead1 > 0.0)  # each <= 1
     q2 = np.divide(tail2, lead2, out=np.zeros_like(tail2), where=lead2 > 0.0)
     return q1[i1] * q2[i2] * (float(T) ** (order + 1) * np.abs(u) ** max(T - 16, 0))
 
 
+class MehlerResult(NamedTuple):
+    """What :func:`mehler_pair` returns: the integrals, per pair the pessimistic relative
+    size of the truncated tail, and the scale it is relative to."""
+
+    d: Derivs
+    est: Array
+    scale: Array
+
+
 def mehler_pair(
-    f1: Activation, f2: Activation, r1, b1, r2, b2, u, order: int, N: int = 600,
-    T: int | None = None, exact: bool = False,
-) -> tuple[Derivs, np.ndarray, np.ndarray]:
+    f1: Activation, f2: Activation, pts: PairPoints, order: int,
+    coefficients: UnitCoefficients, N: int = 600, T: int | None = None, exact: bool = False,
+) -> MehlerResult:
     r""":math:`E[f_1(r_1z_1 + b_1) f_2(r_2z_2 + b_2)]` by Mehler's series, with
     derivatives in :math:`(r_1, b_1, r_2, b_2, u)` (see the module docstring).
 
@@ -300,22 +264,24 @@ def mehler_pair(
     its largest :math:`|u|` needs: weakly correlated pairs cost a few terms only. ``T``
     (default ``max(N // 2, 24)``) is the number of terms; ``exact`` says that the series
     ends within them (a polynomial unit: its coefficients vanish beyond its degree).
+    ``coefficients`` computes the units' Hermite coefficients
+    (:class:`~.interface.UnitCoefficients`).
 
     Returns
     -------
-    Derivs, ndarray, ndarray
-        The result; per pair the pessimistic relative size of the truncated tail
+    MehlerResult
+        ``d``, the result; ``est``, per pair the pessimistic relative size of the truncated tail
         (:func:`_tail_estimate`, 0 with ``exact``; slowly decaying coefficients at
-        :math:`|u| \to 1`, e.g. tanh with :math:`r \gtrsim 1.5`); and the scale it is
-        relative to, the product of the units' largest coefficients (any kind).
+        :math:`|u| \to 1`, e.g. tanh with :math:`r \gtrsim 1.5`); ``scale``, what it is
+        relative to: the product of the units' largest coefficients (any kind).
     """
-    u = np.clip(u, -1.0, 1.0)
+    u = np.clip(pts.u, -1.0, 1.0)
     T = max(N // 2, 24) if T is None else int(T)
-    ur1, ub1, i1 = _unique_units(r1, b1)
-    ur2, ub2, i2 = _unique_units(r2, b2)
+    ur1, ub1, i1 = _unique_units(pts.r1, pts.b1)
+    ur2, ub2, i2 = _unique_units(pts.r2, pts.b2)
     kinds = _KINDS[: (1, 3, 6)[order]]
-    d1 = _cached_coefficients(f1, ur1, ub1, T, N, order)
-    d2 = _cached_coefficients(f2, ur2, ub2, T, N, order)
+    d1 = _cached_coefficients(coefficients, f1, ur1, ub1, T, N, order)
+    d2 = _cached_coefficients(coefficients, f2, ur2, ub2, T, N, order)
     c1 = np.stack([d1[k] for k in kinds], axis=1)  # (K1, kinds, T)
     c2 = np.stack([d2[k] for k in kinds], axis=1)
     lead1, lead2 = (np.abs(c).max(axis=(1, 2)) for c in (c1, c2))
@@ -340,10 +306,10 @@ def mehler_pair(
         out = pack_pair(value, tuple(res[1:6]), None)
     else:
         out = pack_pair(value, tuple(res[1:6]), tuple(res[6:21]))
-    return out, est, scale
+    return MehlerResult(out, est, scale)
 
 
-def _series_chunk(a: np.ndarray, b: np.ndarray, u: np.ndarray, order: int) -> np.ndarray:
+def _series_chunk(a: Array, b: Array, u: Array, order: int) -> Array:
     r"""The 1 + 5 + 15 series of a chunk, (21, P); a, b are (P, kinds, T) in _KINDS order.
 
     Sums :math:`\sum_n a_{k,n} b_{l,n} W_n` for all kinds k, l at once as batched

@@ -44,16 +44,19 @@ import warnings
 import numpy as np
 
 from .._validation import NonFiniteError, as_real, check_out
+from ..activations import Activation
 from ..losses import make_regularizer
 from ..net import Layer, Net, TeacherNet
 from .accuracy import AccuracyWarning
+from .dispatch import NETI_METHODS
 from .expectations import one_point, two_point
-from .neti_assembly import evaluate, unpack
+from .interface import Array, TeacherUnits
+from .neti_assembly import Result, evaluate, unpack
 
 __all__ = ["NetI"]
 
-#: the expectation methods a NetI can use (those of both one_point and two_point)
-METHODS = ("auto", "closed_form", "quadrature")
+#: the expectation methods a NetI can use (:data:`~.dispatch.NETI_METHODS`)
+METHODS = tuple(NETI_METHODS)
 #: offset of the symmetric limit at zero incoming vectors (see :func:`_symmetric_limit`)
 EPS_ZERO = 1e-3
 
@@ -67,11 +70,12 @@ class NetI:
         One hidden layer, one identity output, biases anywhere, one activation per layer.
     student_layers : sequence of (width, activation, bias)
         The student's two layers; the output width may be None (= 1).
-    method : {"auto", "closed_form", "quadrature"}
-        Passed to :func:`~mlpgradientflow.gaussian.one_point` and
+    method : {"auto", "closed_form", "quadrature", "hermite"}
+        The methods of :func:`~mlpgradientflow.gaussian.one_point` and
         :func:`~mlpgradientflow.gaussian.two_point` (default ``"auto"``: the most accurate
-        method per activation and pair, see :mod:`~mlpgradientflow.gaussian.expectations`);
-        the methods that both take.
+        method per activation and pair, see :mod:`~mlpgradientflow.gaussian.expectations`):
+        ``"closed_form"`` and ``"quadrature"`` for both, ``"hermite"`` Mehler's series for
+        the two-point integrals (never falling back) with the default one-point ones.
     tol : float
         Relative error estimate above which an evaluation warns (default 1e-8).
 
@@ -134,8 +138,8 @@ class NetI:
         _check_architecture("teacher", teacher.net.layers)
         if method not in METHODS:
             raise ValueError(
-                f"argument `method` must be one of {METHODS} (the methods of both one_point "
-                f"and two_point), got {method!r}"
+                f"argument `method` must be one of {METHODS} (see "
+                f"mlpgradientflow.gaussian.NetI), got {method!r}"
             )
         tol = as_real("tol", tol, positive=True, finite=False)
         try:  # the student's layer spec, with the output width None meaning 1
@@ -152,7 +156,9 @@ class NetI:
         self.last_error_estimate: dict | None = None
         self.layout = self.student.layout
         self.dout = 1
-        self.f = self.layers[0].activation
+        act = self.layers[0].activation
+        assert isinstance(act, Activation)  # one activation per layer (_check_architecture)
+        self.f = act
         self._teacher_constants()
 
     def with_layers(self, student_layers) -> NetI:
@@ -169,12 +175,29 @@ class NetI:
         return NetI(self.teacher, student_layers, method=self.method, tol=self.tol)
 
     # -- the model interface: the layout's facts, the student's forward pass -----------------
-    layers = property(lambda self: self.layout.layers)
-    din = property(lambda self: self.layout.din)
-    shapes = property(lambda self: self.layout.shapes)
-    offsets = property(lambda self: self.layout.offsets)
-    nparams = property(lambda self: self.layout.nparams)
-    layerspec = property(lambda self: self.layout.layerspec)
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return self.layout.layers
+
+    @property
+    def din(self) -> int:
+        return self.layout.din
+
+    @property
+    def shapes(self) -> tuple:
+        return self.layout.shapes
+
+    @property
+    def offsets(self) -> tuple:
+        return self.layout.offsets
+
+    @property
+    def nparams(self) -> int:
+        return self.layout.nparams
+
+    @property
+    def layerspec(self) -> list[tuple]:
+        return self.layout.layerspec
 
     def check_params(self, p, name: str = "p") -> np.ndarray:
         return self.layout.check_params(p, self.dtype, name)
@@ -255,24 +278,27 @@ class NetI:
             )
 
     def _teacher_constants(self) -> None:
+        """The teacher's units and the constants C1, C2 of the loss with their errors."""
         t = self.teacher
-        Wt, bt, at, ct = unpack(t.net, t.params)
+        Wt, bt, at, ct = unpack(t.net.layout, t.params)
         rt = np.linalg.norm(Wt, axis=1)
         ft = t.net.layers[0].activation
-        self.t_parts = dict(r=rt, b=bt, a=at, c=ct, f=ft,
-                            hat=Wt / np.where(rt > 0, rt, 1.0)[:, None])
-        self.t_parts["rs"] = np.where(rt > 0, rt, 1.0)
-        m, em = one_point(ft, rt, bt, order=0, method=self.method, return_error=True)
-        q, eq = one_point(ft, rt, bt, order=0, squared=True, method=self.method,
-                          return_error=True)
+        rs = np.where(rt > 0, rt, 1.0)
+        #: the teacher's hidden units (norms, unit vectors, biases, output weights)
+        self.teacher_units = TeacherUnits(f=ft, r=rt, rs=rs, hat=Wt / rs[:, None], b=bt, a=at,
+                                          c=ct)
+        hat = self.teacher_units.hat
+        m1, m2 = NETI_METHODS[self.method]
+        m, em = one_point(ft, rt, bt, order=0, method=m1, return_error=True)
+        q, eq = one_point(ft, rt, bt, order=0, squared=True, method=m1, return_error=True)
         with np.errstate(over="ignore", invalid="ignore"):
             C2 = float(at**2 @ q.value)
             eC2 = float(at**2 @ eq[:, 0])
             i, j = np.triu_indices(len(rt), 1)
             if i.size:
-                u = np.clip(np.sum(self.t_parts["hat"][i] * self.t_parts["hat"][j], axis=1), -1, 1)
+                u = np.clip(np.sum(hat[i] * hat[j], axis=1), -1, 1)
                 G, eG = two_point(ft, ft, rt[i], bt[i], rt[j], bt[j], u, order=0,
-                                  method=self.method, return_error=True)
+                                  method=m2, return_error=True)
                 C2 += 2 * float(np.sum(at[i] * at[j] * G.value))
                 eC2 += 2 * float(np.sum(np.abs(at[i] * at[j]) * eG[:, 0]))
             self.C1, self.C2 = float(at @ m.value), C2
@@ -299,23 +325,29 @@ def _into(out, x):
     return out
 
 
-def _symmetric_limit(neti, p, zero, order, errors=None):
+def _symmetric_limit(neti: NetI, p: Array, zero: Array, order: int,
+                     errors: list[dict[str, float]] | None = None) -> Result:
     """Derivatives at ||w_i|| = 0: Richardson-extrapolated means of w_i = +-eps e, +-2 eps e."""
     q = np.array(p, dtype=float)
     M1 = neti.unflatten(q)[0]
 
-    def mean_at(eps):
+    def mean_at(eps: float) -> tuple[Array, Array | None]:
         out = []
         for sign in (1.0, -1.0):
             M1[zero, : neti.din] = 0.0
             M1[zero, 0] = sign * eps
             out.append(evaluate(neti, q, order, errors=errors))
-        g = 0.5 * (out[0][1] + out[1][1])
-        return g, None if order < 2 else 0.5 * (out[0][2] + out[1][2])
+        (_, g_plus, h_plus), (_, g_minus, h_minus) = out
+        assert g_plus is not None and g_minus is not None  # order >= 1
+        g = 0.5 * (g_plus + g_minus)
+        if h_plus is None or h_minus is None:  # order 1
+            return g, None
+        return g, 0.5 * (h_plus + h_minus)
 
     g1, H1 = mean_at(EPS_ZERO)
     g2, H2 = mean_at(2 * EPS_ZERO)
     L0 = evaluate(neti, p, 0, errors=errors)[0]  # the value itself needs no limit
     if errors is not None:  # the extrapolation's own error (see the module docstring)
         errors.append({"gradient": 1e-10, "hessian": 1e-10})
-    return L0, (4 * g1 - g2) / 3, None if order < 2 else (4 * H1 - H2) / 3
+    H = None if H1 is None or H2 is None else (4 * H1 - H2) / 3
+    return L0, (4 * g1 - g2) / 3, H

@@ -20,21 +20,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layout import Layout
+from .dispatch import NETI_METHODS
 from .expectations import one_point, two_point
+from .interface import Array, Derivs, ErrorTerm, IntArray, PairTerms, Population
+from .neti_hessian import hessian
 
-__all__ = ["evaluate", "unpack", "error_estimate"]
+__all__ = ["evaluate", "unpack", "error_estimate", "jacobians", "Result"]
+
+#: (loss, gradient, Hessian); None beyond the order
+Result = tuple[float, Array | None, Array | None]
 
 
-def unpack(net, p):
+def unpack(layout: Layout, p: Array) -> tuple[Array, Array, Array, float]:
     """(W (k, D), b (k,), a (k,), c) of a one-hidden-layer net; missing biases are zeros."""
-    M1, M2 = net.unflatten(np.asarray(p, dtype=float))
-    D, k = net.din, M1.shape[0]
+    M1, M2 = layout.unflatten(np.asarray(p, dtype=float))
+    D, k = layout.din, M1.shape[0]
     W = M1[:, :D]
-    b = M1[:, D] if net.layers[0].bias else np.zeros(k)
-    return W, b, M2[0, :k], float(M2[0, k]) if net.layers[1].bias else 0.0
+    b = M1[:, D] if layout.layers[0].bias else np.zeros(k)
+    return W, b, M2[0, :k], float(M2[0, k]) if layout.layers[1].bias else 0.0
 
 
-def _jacobians(c, rp, rq):
+def jacobians(c: Array, rp: Array, rq: Array) -> tuple[Array, Array]:
     """Per pair, the (5, 2) Jacobians of x = (r_p, b_p, r_q, b_q, c) on the bases of w_p, w_q."""
     n = c.shape[0]
     Jp, Jq = np.zeros((n, 5, 2)), np.zeros((n, 5, 2))
@@ -45,73 +52,77 @@ def _jacobians(c, rp, rq):
     return Jp, Jq
 
 
-def evaluate(neti, p, order: int, hess_out=None, errors: list | None = None):
+def evaluate(neti: Population, p: Array, order: int, hess_out: Array | None = None,
+             errors: list[dict[str, float]] | None = None) -> Result:
     """(loss, gradient, Hessian) of NetI at checked ``p`` (see the module docstring); the
     Hessian is written into ``hess_out`` when given (reusing it avoids the page faults of a
     fresh P x P array). With ``errors`` (a list), the error estimate of this evaluation
     (:func:`error_estimate`) is appended to it."""
     W, b, a, c = unpack(neti.layout, p)
     k, D = W.shape
-    T = neti.t_parts
+    T = neti.teacher_units
     r = np.linalg.norm(W, axis=1)
     rs = np.where(r > 0, r, 1.0)
     hat = W / rs[:, None]
-    f, m = neti.f, neti.method
-    delta = c - T["c"]
+    f = neti.f
+    m1, m2 = NETI_METHODS[neti.method]
+    delta = c - T.c
     i, j = np.triu_indices(k, 1)
     v = np.clip(np.sum(hat[i] * hat[j], axis=1), -1.0, 1.0)
-    it, lt = np.repeat(np.arange(k), len(T["r"])), np.tile(np.arange(len(T["r"])), k)
-    u = np.clip(hat @ T["hat"].T, -1.0, 1.0).ravel()
-    Q, eQ = one_point(f, r, b, order=order, squared=True, method=m, return_error=True)
-    M, eM = one_point(f, r, b, order=order, method=m, return_error=True)
-    G, eG = two_point(f, f, r[i], b[i], r[j], b[j], v, order=order, method=m,
+    nt = len(T.r)
+    it, lt = np.repeat(np.arange(k), nt), np.tile(np.arange(nt), k)
+    u = np.clip(hat @ T.hat.T, -1.0, 1.0).ravel()
+    Q, eQ = one_point(f, r, b, order=order, squared=True, method=m1, return_error=True)
+    M, eM = one_point(f, r, b, order=order, method=m1, return_error=True)
+    G, eG = two_point(f, f, r[i], b[i], r[j], b[j], v, order=order, method=m2,
                       return_error=True)
-    Tt, eT = two_point(f, T["f"], r[it], b[it], T["r"][lt], T["b"][lt], u, order=order,
-                       method=m, return_error=True)
-    kss, kst = 2 * a[i] * a[j], -2 * a[it] * T["a"][lt]
+    Tt, eT = two_point(f, T.f, r[it], b[it], T.r[lt], T.b[lt], u, order=order,
+                       method=m2, return_error=True)
+    kss, kst = 2 * a[i] * a[j], -2 * a[it] * T.a[lt]
     with np.errstate(invalid="ignore", over="ignore"):
         loss = (a**2 @ Q.value + kss @ G.value + kst @ Tt.value + neti.C2 + delta**2
                 + 2 * delta * (a @ M.value - neti.C1))
     if errors is not None:
-        errors.append(error_estimate(
-            neti, a, delta, rs, order,
-            [(a**2, 2 * np.abs(a), 2.0, Q, eQ, rs), (2 * delta * a, 2 * np.abs(delta) + 2 * np.abs(a),
-                                                    2.0, M, eM, rs)],
-            [(kss, 2 * (np.abs(a[i]) + np.abs(a[j])), 2.0, G, eG, np.minimum(rs[i], rs[j])),
-             (kst, 2 * np.abs(T["a"][lt]), 0.0, Tt, eT, np.minimum(rs[it], T["rs"][lt]))]))
+        errors.append(error_estimate(neti, delta, order, [
+            ErrorTerm(a**2, 2 * np.abs(a), 2.0, Q, eQ, rs),
+            ErrorTerm(2 * delta * a, 2 * np.abs(delta) + 2 * np.abs(a), 2.0, M, eM, rs),
+            ErrorTerm(kss, 2 * (np.abs(a[i]) + np.abs(a[j])), 2.0, G, eG,
+                      np.minimum(rs[i], rs[j])),
+            ErrorTerm(kst, 2 * np.abs(T.a[lt]), 0.0, Tt, eT, np.minimum(rs[it], T.rs[lt]))]))
     if order == 0:
         return float(loss), None, None
     gw, gb, ga = np.zeros((k, D)), np.zeros(k), np.zeros(k)
-    gc = 2 * delta + 2 * (a @ M.value - neti.C1)
+    gc = float(2 * delta + 2 * (a @ M.value - neti.C1))
     # one-point terms: kappa = a^2 (squared) and 2 delta a (mean)
     for kap, F, dka in ((a**2, Q, 2 * a), (2 * delta * a, M, 2 * delta * np.ones(k))):
-        gw += (kap * F.grad[:, 0])[:, None] * hat
-        gb += kap * F.grad[:, 1]
+        gw += (kap * F.gradient[:, 0])[:, None] * hat
+        gb += kap * F.gradient[:, 1]
         ga += dka * F.value
     # pairs: student-student (both sides move) and student-teacher
-    Jp, Jq = _jacobians(v, r[i], r[j])
-    gp = np.einsum("n,nm,nma->na", kss, G.grad, Jp)
-    gq = np.einsum("n,nm,nma->na", kss, G.grad, Jq)
+    Jp, Jq = jacobians(v, r[i], r[j])
+    ss = PairTerms(i, j, v, G, kss, Jp, Jq)
+    gp = np.einsum("n,nm,nma->na", kss, G.gradient, Jp)
+    gq = np.einsum("n,nm,nma->na", kss, G.gradient, Jq)
     _add_vec(gw, i, gp, hat[i], hat[j])
     _add_vec(gw, j, gq, hat[i], hat[j])
-    np.add.at(gb, i, kss * G.grad[:, 1])
-    np.add.at(gb, j, kss * G.grad[:, 3])
+    np.add.at(gb, i, kss * G.gradient[:, 1])
+    np.add.at(gb, j, kss * G.gradient[:, 3])
     np.add.at(ga, i, 2 * a[j] * G.value)
     np.add.at(ga, j, 2 * a[i] * G.value)
-    Jt, _ = _jacobians(u, r[it], T["r"][lt])
-    gt = np.einsum("n,nm,nma->na", kst, Tt.grad, Jt)
-    _add_vec(gw, it, gt, hat[it], T["hat"][lt])
-    np.add.at(gb, it, kst * Tt.grad[:, 1])
-    np.add.at(ga, it, -2 * T["a"][lt] * Tt.value)
+    Jt, _ = jacobians(u, r[it], T.r[lt])
+    st = PairTerms(it, lt, u, Tt, kst, Jt)
+    gt = np.einsum("n,nm,nma->na", kst, Tt.gradient, Jt)
+    _add_vec(gw, it, gt, hat[it], T.hat[lt])
+    np.add.at(gb, it, kst * Tt.gradient[:, 1])
+    np.add.at(ga, it, -2 * T.a[lt] * Tt.value)
     g = _flat_gradient(neti, gw, gb, ga, gc)
     if order == 1:
         return float(loss), g, None
-    H = _hessian(neti, a, delta, r, rs, hat, (i, j, v, G, kss, Jp, Jq), (it, lt, u, Tt, kst, Jt),
-                 Q, M, hess_out)
+    H = hessian(neti, a, delta, r, rs, hat, ss, st, Q, M, hess_out)
     return float(loss), g, H
 
 
-def _mag(d, n):
+def _mag(d: Derivs, n: int) -> Array:
     """Largest |value|, |gradient entry|, |Hessian entry| per integral, (n, 3)."""
     out = np.zeros((n, 3))
     np.abs(d.value, out=out[:, 0])
@@ -122,7 +133,8 @@ def _mag(d, n):
     return out
 
 
-def error_estimate(neti, a, delta, rs, order, ones, pairs) -> dict:
+def error_estimate(neti: Population, delta: float, order: int,
+                   terms: list[ErrorTerm]) -> dict[str, float]:
     r"""Absolute and relative error estimates of loss, gradient and Hessian.
 
     Each term :math:`\kappa F` contributes, with :math:`e_0, e_1, e_2` the error estimates
@@ -137,7 +149,9 @@ def error_estimate(neti, a, delta, rs, order, ones, pairs) -> dict:
     """
     err, mag = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
     with np.errstate(invalid="ignore", over="ignore"):
-        for kap, dk, ddk, F, e, rmin in [*ones, *pairs]:
+        for term in terms:
+            kap, dk, ddk, F, e, rmin = (term.kappa, term.dkappa, term.ddkappa, term.F,
+                                        term.err, term.rmin)
             n = len(F.value)
             if n == 0:
                 continue
@@ -155,24 +169,24 @@ def error_estimate(neti, a, delta, rs, order, ones, pairs) -> dict:
                 tgt[2] += S[3][2] + S[3][1] + S[4][1]
                 if ddk:
                     tgt[2] += ddk * float(x[:, 0].sum())
-    err, mag = np.array(err), np.array(mag)
+    err_a, mag_a = np.array(err), np.array(mag)
     c = abs(neti.C2) + delta**2 + 2 * abs(delta * neti.C1)
-    err += np.array([neti.C_err[0] + 2 * abs(delta) * neti.C_err[1], 2 * neti.C_err[1], 0.0])
-    mag += np.array([c, 2 * abs(delta) + 2 * abs(neti.C1), 2.0])
+    err_a += np.array([neti.C_err[0] + 2 * abs(delta) * neti.C_err[1], 2 * neti.C_err[1], 0.0])
+    mag_a += np.array([c, 2 * abs(delta) + 2 * abs(neti.C1), 2.0])
     with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.where(mag > 0, err / mag, 0.0)
+        rel = np.where(mag_a > 0, err_a / mag_a, 0.0)
     names = ("loss", "gradient", "hessian")[: order + 1]
     out = {name: float(rel[i]) for i, name in enumerate(names)}
-    out.update({f"{name}_abs": float(err[i]) for i, name in enumerate(names)})
+    out.update({f"{name}_abs": float(err_a[i]) for i, name in enumerate(names)})
     return out
 
 
-def _add_vec(out, idx, coef, e0, e1) -> None:
+def _add_vec(out: Array, idx: IntArray, coef: Array, e0: Array, e1: Array) -> None:
     """out[idx] += coef[:, 0] e0 + coef[:, 1] e1 (rows may repeat)."""
     np.add.at(out, idx, coef[:, :1] * e0 + coef[:, 1:] * e1)
 
 
-def _flat_gradient(neti, gw, gb, ga, gc):
+def _flat_gradient(neti: Population, gw: Array, gb: Array, ga: Array, gc: float) -> Array:
     net = neti.layout
     g = np.zeros(neti.nparams)
     M1, M2 = net.unflatten(g)
@@ -184,5 +198,3 @@ def _flat_gradient(neti, gw, gb, ga, gc):
         M2[0, -1] = gc
     return g
 
-
-from .neti_hessian import _hessian  # noqa: E402  (the Hessian's assembly, its own module)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..derivatives.hessian_kernel import symmetrize_from_upper
+from .interface import Array, Derivs, IntArray, PairTerms, Population
 
-__all__ = ["_hessian"]
+__all__ = ["hessian"]
 
 
-def _own_curvature(kappa, g_r, g_c, c, r, own: int):
+def _own_curvature(kappa: Array, g_r: Array, g_c: Array, c: Array, r: Array,
+                   own: int) -> tuple[Array, Array]:
     """Identity coefficient and (n, 2, 2) basis part of kappa (g_r d2r + g_c d2c) in the
     block of the neuron whose vector is basis entry ``own``."""
     s = kappa * (g_r / r - g_c * c / r**2)
@@ -34,7 +36,9 @@ class _Blocks:
     """Coefficients of every block, per neuron (k) and partner (k students, r teachers)."""
 
     def __init__(self, k: int, r: int) -> None:
-        z = lambda *shape: np.zeros(shape)  # noqa: E731
+        def z(*shape: int) -> Array:
+            return np.zeros(shape)
+
         self.s_diag, self.z_own = z(k), z(k)
         self.zs = {key: z(k, k) for key in ("op", "po", "pp")}
         self.zt = {key: z(k, r) for key in ("op", "po", "pp")}
@@ -46,14 +50,15 @@ class _Blocks:
         self.bb, self.ba, self.aa = z(k, k), z(k, k), z(k, k)
         self.bc, self.ac = z(k), z(k)
 
-    def diag(self, i, K, partner, teacher: bool) -> None:
+    def diag(self, i: IntArray, K: Array, partner: IntArray, teacher: bool) -> None:
         """K (n, 2, 2) with the own vector first, added to blocks (i, i)."""
         np.add.at(self.z_own, i, K[:, 0, 0])
         z = self.zt if teacher else self.zs
         for key, (x, y) in (("op", (0, 1)), ("po", (1, 0)), ("pp", (1, 1))):
             np.add.at(z[key], (i, partner), K[:, x, y])
 
-    def wscalar(self, kind, row, col, vec, first_is_row: bool, partner, teacher=False) -> None:
+    def wscalar(self, kind: str, row: IntArray, col: IntArray, vec: Array, first_is_row: bool,
+                partner: IntArray, teacher: bool = False) -> None:
         """Add the (w_row, s_col) vector with basis coefficients ``vec`` (n, 2): basis entry 0
         is w_row when ``first_is_row`` else the partner's vector."""
         own_c, other_c = (vec[:, 0], vec[:, 1]) if first_is_row else (vec[:, 1], vec[:, 0])
@@ -67,32 +72,39 @@ class _Blocks:
         np.add.at(d["part"], (row[~same], col[~same]), other_c[~same])
 
 
-def _hessian(neti, a, delta, r, rs, hat, ss, st, Q, M, out=None):
+def hessian(neti: Population, a: Array, delta: float, r: Array, rs: Array, hat: Array,
+            ss: PairTerms, st: PairTerms, Q: Derivs, M: Derivs, out: Array | None = None) -> Array:
+    """NetI's (P, P) Hessian from its one-point terms ``Q`` (:math:`E[f^2]`), ``M``
+    (:math:`E[f]`) and its student–student ``ss`` and student–teacher ``st`` pair terms
+    (written into ``out`` when given)."""
     k, D = hat.shape
-    T = neti.t_parts
-    nt = len(T["r"])
+    T = neti.teacher_units
+    nt = len(T.r)
     B = _Blocks(k, nt)
     ar = np.arange(k)
     # one-point terms: kappa = a^2 on E[f^2], kappa = 2 delta a on E[f]
     for kap, F, dka, dkc in ((a**2, Q, 2 * a, 0 * a), (2 * delta * a, M, 2 * delta + 0 * a, 2 * a)):
-        s = kap * F.grad[:, 0] / rs
+        g, h = F.gradient, F.hessian
+        s = kap * g[:, 0] / rs
         B.s_diag += s
-        B.z_own += kap * F.hess[:, 0, 0] - s
-        B.ws["b"]["own"][ar, ar] += kap * F.hess[:, 0, 1]
-        B.ws["a"]["own"][ar, ar] += dka * F.grad[:, 0]
-        B.wc += dkc * F.grad[:, 0]
-        B.bb[ar, ar] += kap * F.hess[:, 1, 1]
-        B.ba[ar, ar] += dka * F.grad[:, 1]
-        B.bc += dkc * F.grad[:, 1]
+        B.z_own += kap * h[:, 0, 0] - s
+        B.ws["b"]["own"][ar, ar] += kap * h[:, 0, 1]
+        B.ws["a"]["own"][ar, ar] += dka * g[:, 0]
+        B.wc += dkc * g[:, 0]
+        B.bb[ar, ar] += kap * h[:, 1, 1]
+        B.ba[ar, ar] += dka * g[:, 1]
+        B.bc += dkc * g[:, 1]
     B.aa[ar, ar] += 2 * Q.value
     B.ac += 2 * M.value
-    _pairs_ss(B, a, r, *ss)
-    _pairs_st(B, T, r, *st)
-    return _write(neti, B, hat, T["hat"], out)
+    _pairs_ss(B, a, r, ss)
+    _pairs_st(B, T.a, r, st)
+    return _write(neti, B, hat, T.hat, out)
 
 
-def _pairs_ss(B, a, r, i, j, v, G, kap, Jp, Jq) -> None:
-    g, H = G.grad, G.hess
+def _pairs_ss(B: _Blocks, a: Array, r: Array, ss: PairTerms) -> None:
+    i, j, v, G, kap, Jp, Jq = ss.p, ss.q, ss.cos, ss.F, ss.kappa, ss.Jp, ss.Jq
+    assert Jq is not None  # both students move
+    g, H = G.gradient, G.hessian
     HJp, HJq = H @ Jp, H @ Jq
     Kpp = kap[:, None, None] * np.einsum("nma,nmb->nab", Jp, HJp)
     Kqq = kap[:, None, None] * np.einsum("nma,nmb->nab", Jq, HJq)
@@ -130,8 +142,9 @@ def _pairs_ss(B, a, r, i, j, v, G, kap, Jp, Jq) -> None:
     np.add.at(B.aa, (i, j), 2 * G.value)
 
 
-def _pairs_st(B, T, r, it, lt, u, Tt, kap, Jt) -> None:
-    g, H = Tt.grad, Tt.hess
+def _pairs_st(B: _Blocks, ta: Array, r: Array, st: PairTerms) -> None:
+    it, lt, u, Tt, kap, Jt = st.p, st.q, st.cos, st.F, st.kappa, st.Jp
+    g, H = Tt.gradient, Tt.hessian
     HJ = H @ Jt
     K = kap[:, None, None] * np.einsum("nma,nmb->nab", Jt, HJ)
     s, C = _own_curvature(kap, g[:, 0], g[:, 4], u, r[it], 0)
@@ -139,12 +152,13 @@ def _pairs_st(B, T, r, it, lt, u, Tt, kap, Jt) -> None:
     B.diag(it, K + C, lt, True)
     gJ = np.einsum("nm,nma->na", g, Jt)
     B.wscalar("b", it, it, kap[:, None] * HJ[:, 1], True, lt, teacher=True)
-    B.wscalar("a", it, it, -2 * T["a"][lt][:, None] * gJ, True, lt, teacher=True)
+    B.wscalar("a", it, it, -2 * ta[lt][:, None] * gJ, True, lt, teacher=True)
     np.add.at(B.bb, (it, it), kap * H[:, 1, 1])
-    np.add.at(B.ba, (it, it), -2 * T["a"][lt] * g[:, 1])
+    np.add.at(B.ba, (it, it), -2 * ta[lt] * g[:, 1])
 
 
-def _write(neti, B, hat, that, out=None):
+def _write(neti: Population, B: _Blocks, hat: Array, that: Array,
+           out: Array | None = None) -> Array:
     k, D = hat.shape
     net = neti.layout
     bias1, bias2 = net.layers[0].bias, net.layers[1].bias
@@ -188,7 +202,7 @@ def _write(neti, B, hat, that, out=None):
     return H
 
 
-def _diagonal_blocks(B, hat, that) -> np.ndarray:
+def _diagonal_blocks(B: _Blocks, hat: Array, that: Array) -> Array:
     """Blocks (w_i, w_i), shape (k, D, D)."""
     D = hat.shape[1]
     dblk = B.s_diag[:, None, None] * np.eye(D) + B.z_own[:, None, None] * hat[:, :, None] * hat[:, None, :]
@@ -199,7 +213,7 @@ def _diagonal_blocks(B, hat, that) -> np.ndarray:
     return dblk
 
 
-def _scalar_block(B, k, bias1, bias2) -> np.ndarray:
+def _scalar_block(B: _Blocks, k: int, bias1: bool, bias2: bool) -> Array:
     """The symmetric block of the scalar parameters, ordered (b, a, c)."""
     bb = np.triu(B.bb) + np.triu(B.bb, 1).T  # b_i b_j and a_i a_j were accumulated for i <= j
     aa = np.triu(B.aa) + np.triu(B.aa, 1).T

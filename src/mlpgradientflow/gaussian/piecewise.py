@@ -6,18 +6,15 @@ activation (tanh, sigmoid, softplus, ...) is a boundary layer of width :math:`1/
 fixed rule sees. Here the integral is split in the variable of the activation,
 :math:`y = rt + b`, instead.
 
-Profiles. Each built-in activation with a transition region has a :class:`Profile`:
-contiguous *zones* :math:`[y_0, y_1]` with a panel width :math:`h` (in :math:`y`) on which a
-16-point Gauss–Legendre rule integrates :math:`f, f', f''` to rounding (set by the nearest
-complex singularity, at a Bernstein-ellipse ratio of 3.4 or more, i.e. :math:`3.4^{-32}
-\approx 10^{-17}`: tanh :math:`\pm i\pi/2` and :math:`h = 2`, sigmoid/softplus/silu
-:math:`\pm i\pi` and :math:`h = 4`, :math:`\sigma(4y)` in ``g`` :math:`\pm i\pi/4` and
-:math:`h = 1`), and polynomial *asymptotes*
-:math:`f(y) = A_L(y)` for :math:`y < y_L` and :math:`A_R(y)` for :math:`y > y_R`, exact to
-about 1e-17 relative beyond the zones (tanh :math:`|y| \ge 20`, sigmoid :math:`|y| \ge 40`,
-silu :math:`|y| \ge 46`, gelu :math:`|y| \ge 10`, ...). ``relu`` is its own asymptote (no
-zone); ``selu`` has the zone :math:`[-40, 0]` and a Dirac mass :math:`J\delta` in
-:math:`f''` at its kink, :math:`J = \lambda(1 - \alpha)`.
+Profiles. Each built-in activation with a transition region has a
+:class:`~.interface.Profile` (the table is :mod:`.profiles`): contiguous *zones*
+:math:`[y_0, y_1]` with a panel width :math:`h` (in :math:`y`) on which a 16-point
+Gauss–Legendre rule integrates :math:`f, f', f''` to rounding, and polynomial
+*asymptotes* :math:`f(y) = A_L(y)` for :math:`y < y_L` and :math:`A_R(y)` for
+:math:`y > y_R`, exact to about 1e-17 relative beyond the zones (tanh :math:`|y| \ge 20`,
+sigmoid :math:`|y| \ge 40`, silu :math:`|y| \ge 46`, gelu :math:`|y| \ge 10`, ...).
+``relu`` is its own asymptote (no zone); ``selu`` has the zone :math:`[-40, 0]` and a
+Dirac mass :math:`J\delta` in :math:`f''` at its kink, :math:`J = \lambda(1 - \alpha)`.
 
 Then, for :math:`g \in \{f, f', f'', f^2, (f^2)', (f^2)''\}` and :math:`j \le 2`
 (:func:`moments`),
@@ -36,7 +33,10 @@ is cut (in :math:`t`, clipped to :math:`|t| \le 10`) into equal panels no wider 
 by :math:`(y_1 - y_0)/h` whatever :math:`r`: a few hundred nodes per unit, accurate to
 rounding for every :math:`r` and :math:`b`.
 
-Hermite coefficients :math:`E[g(rz + b)h_n(z)]` (:func:`hermite_coefficients`) use the
+The one-point integrals with their derivatives in :math:`(r, b)` are
+:func:`piecewise_one_point` (by Stein's lemma, :math:`\partial_r E[g] = E[g'(rt + b)t]`,
+:math:`\partial_b E[g] = E[g']`, and so on). Hermite coefficients
+:math:`E[g(rz + b)h_n(z)]` (:func:`hermite_coefficients`) use the
 same split, with the tails in closed form through
 :math:`\int_t^\infty h_n\varphi = h_{n-1}(t)\varphi(t)/\sqrt n` and panels no wider than
 0.4 in :math:`z` (the oscillations of :math:`h_n`, :math:`n \le 300`).
@@ -54,87 +54,40 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
+from numpy.typing import ArrayLike
 from scipy import special
 
-from ..activations import ACTIVATIONS, Activation
+from ..activations import Activation, get_activation
+from .interface import Array, Derivs, IntArray, Profile, evaluate, pack_one
+from .profiles import profile_of
+from .quadrature import hermite_values
 
-__all__ = ["Profile", "profile_of", "moments", "hermite_coefficients", "POLY_MOMENT"]
+__all__ = ["moments", "piecewise_one_point", "hermite_coefficients", "panels", "upper_moments",
+           "GL16", "POLY_MOMENT", "T_MAX", "DT_MAX"]
 
-_GL_X, _GL_W = leggauss(16)
+#: the 16-point Gauss–Legendre rule on [-1, 1] of the panels
+GL16: tuple[Array, Array] = leggauss(16)
+_GL_X, _GL_W = GL16
 #: |t| beyond which the density (times the growth of the integrands) is below 1e-20
 T_MAX = 10.0
 #: widest panel in t (the density's own scale)
 DT_MAX = 1.5
 #: E[t^j], j = 0..4
 POLY_MOMENT = (1.0, 0.0, 1.0, 0.0, 3.0)
-_SELU_LAMBDA = 1.0507009873554804934193349852946
-_SELU_ALPHA = 1.6732632423543772848170429916717
 
-
-@dataclass(frozen=True)
-class Profile:
-    """Where an activation is not yet its polynomial asymptote, and how finely to sample it.
-
-    ``zones``: contiguous ``(y0, y1, h)`` covering ``[yL, yR]``; ``left`` / ``right``: the
-    asymptotes' coefficients ``(c0, c1)`` (:math:`c_0 + c_1 y`) below ``yL`` / above
-    ``yR``; ``jump``: the jump of :math:`f'` at 0 (a Dirac mass in :math:`f''`), taken from
-    the activation's declaration (``Activation.kink``) by :func:`profile_of`.
-    """
-
-    zones: tuple
-    left: tuple
-    right: tuple
-    jump: float = 0.0
-
-    @property
-    def lo(self) -> float:
-        return self.zones[0][0] if self.zones else 0.0
-
-    @property
-    def hi(self) -> float:
-        return self.zones[-1][1] if self.zones else 0.0
-
-    @property
-    def hmin(self) -> float:
-        return min((z[2] for z in self.zones), default=math.inf)
-
-
-def _sym(c, h):
-    """Zones [-c, c] of width h, split at 0."""
-    return ((-c, 0.0, h), (0.0, c, h))
-
-
-_PROFILES = {
-    "relu": Profile((), (0.0, 0.0), (0.0, 1.0)),
-    "softplus": Profile(_sym(40.0, 4.0), (0.0, 0.0), (0.0, 1.0)),
-    "sigmoid": Profile(_sym(40.0, 4.0), (0.0, 0.0), (1.0, 0.0)),
-    "tanh": Profile(_sym(20.0, 2.0), (-1.0, 0.0), (1.0, 0.0)),
-    "g": Profile(((-40.0, -10.0, 4.0), (-10.0, 0.0, 1.0), (0.0, 10.0, 1.0), (10.0, 40.0, 4.0)),
-                 (0.0, 0.0), (1.0, 1.0)),
-    "gelu": Profile(_sym(10.0, 2.0), (0.0, 0.0), (0.0, 1.0)),
-    "silu": Profile(_sym(46.0, 4.0), (0.0, 0.0), (0.0, 1.0)),
-    "selu": Profile(((-40.0, 0.0, 4.0),), (-_SELU_LAMBDA * _SELU_ALPHA, 0.0), (0.0, _SELU_LAMBDA)),
-    "sigmoid2": Profile(_sym(10.0, 2.0), (-1.0, 0.0), (1.0, 0.0)),
-    "normal_cdf": Profile(_sym(10.0, 2.0), (0.0, 0.0), (1.0, 0.0)),
-}
-
-
-def profile_of(f: Activation) -> Profile | None:
-    """The built-in profile of ``f`` (None for polynomials, exp and custom activations)."""
-    p = _PROFILES.get(f.name)
-    if p is None or ACTIVATIONS.get(f.name) is not f:
-        return None
-    return replace(p, jump=float(f.kink)) if f.kink else p
+#: polynomial coefficients (in y or t, increasing degree)
+Coef = Sequence[float]
+ArrayCoef = list[Array]
 
 
 # ------------------------------------------------------------------- closed-form tails
 
 
-def upper_moments(t: np.ndarray, m_max: int) -> list[np.ndarray]:
+def upper_moments(t: Array, m_max: int) -> list[Array]:
     r""":math:`U_m(t) = \int_t^\infty s^m\varphi(s)\,ds` for :math:`m \le` ``m_max``."""
     t = np.clip(t, -40.0, 40.0)
     ph = np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
@@ -144,7 +97,7 @@ def upper_moments(t: np.ndarray, m_max: int) -> list[np.ndarray]:
     return out[: m_max + 1]
 
 
-def _asym(c, kind: int, squared: bool):
+def _asym(c: tuple[float, float], kind: int, squared: bool) -> tuple[float, ...]:
     """Coefficients (in y, increasing degree) of the asymptote of g for g = f^(kind) or
     (f^2)^(kind), from those (c0, c1) of f."""
     c0, c1 = c
@@ -153,7 +106,7 @@ def _asym(c, kind: int, squared: bool):
     return ((c0 * c0, 2 * c0 * c1, c1 * c1), (2 * c0 * c1, 2 * c1 * c1), (2 * c1 * c1,))[kind]
 
 
-def _in_t(coef, r, b):
+def _in_t(coef: Coef, r: Array, b: Array) -> ArrayCoef:
     """Coefficients in t of P(r t + b), P of degree <= 2 in y (arrays of shape (n,))."""
     while len(coef) > 1 and coef[-1] == 0.0:
         coef = coef[:-1]
@@ -169,12 +122,12 @@ def _in_t(coef, r, b):
 class _TailMoments:
     """The truncated moments of both tails, computed once for all kinds and powers."""
 
-    def __init__(self, prof, r, b, m_max):
+    def __init__(self, prof: Profile, r: Array, b: Array, m_max: int) -> None:
         self.r, self.b = r, b
         self.U = {"right": upper_moments((prof.hi - b) / r, m_max),
                   "left": upper_moments(-(prof.lo - b) / r, m_max)}
 
-    def integral(self, left, right, j):
+    def integral(self, left: Coef, right: Coef, j: int) -> Array:
         total = np.zeros_like(self.r)
         for side, coef_y in (("left", left), ("right", right)):
             coef = _in_t(coef_y, self.r, self.b)
@@ -187,27 +140,10 @@ class _TailMoments:
         return total
 
 
-def _tails(prof, kind, squared, r, b, j):
-    """The closed-form tail integrals of E[g(r t + b) t^j] (r > 0)."""
-    tl, tr = (prof.lo - b) / r, (prof.hi - b) / r
-    total = np.zeros_like(r)
-    for side, tb in (("left", tl), ("right", tr)):
-        coef = _in_t(_asym(getattr(prof, side), kind, squared), r, b)
-        if not any(np.any(c) for c in coef):
-            continue
-        if side == "right":
-            U = upper_moments(tb, len(coef) + j)
-            total += sum(c * U[m + j] for m, c in enumerate(coef))
-        else:  # int_{-inf}^{tl} s^k phi = (-1)^k U_k(-tl)
-            U = upper_moments(-tb, len(coef) + j)
-            total += sum(c * (-1.0) ** (m + j) * U[m + j] for m, c in enumerate(coef))
-    return total
-
-
 # ------------------------------------------------------------------- panels
 
 
-def panels(lo: np.ndarray, hi: np.ndarray, dt: np.ndarray):
+def panels(lo: Array, hi: Array, dt: Array) -> tuple[Array, Array]:
     """Gauss–Legendre nodes and weights on [lo, hi] per row, equal panels <= dt wide.
 
     Rows with ``hi <= lo`` get zero weights. Returns (t, w), each (n, 16 * count).
@@ -223,7 +159,8 @@ def panels(lo: np.ndarray, hi: np.ndarray, dt: np.ndarray):
     return t, w
 
 
-def _zone_nodes(prof, r, b, t_max, dt_max):
+def _zone_nodes(prof: Profile, r: Array, b: Array, t_max: float,
+                dt_max: float) -> list[tuple[IntArray, Array, Array]]:
     """Nodes and weights of every zone, clipped to |t| <= t_max (r > 0), as a list of
     (rows, t, w): only the rows whose clipped zone is not empty, (len(rows), m) each."""
     out = []
@@ -237,63 +174,61 @@ def _zone_nodes(prof, r, b, t_max, dt_max):
     return out
 
 
-def _evaluate(f, y, order):
-    from .quadrature_expectations import evaluate
-
-    return evaluate(f, y, order)
-
-
-def _g_values(f, y, kinds_needed, squared_needed):
+def _g_values(f: Activation, y: Array, kinds_needed: list[tuple[int, bool]],
+              squared_needed: bool) -> dict[tuple[int, bool], Array]:
     """Values of f, f', f'' (and of the f^2 kinds) at y, as a dict (kind, squared)."""
     order = max(k for k, _ in kinds_needed) if kinds_needed else 0
     order = max(order, 1 if any(s and k >= 1 for k, s in kinds_needed) else 0)
     order = max(order, 2 if any(s and k >= 2 for k, s in kinds_needed) else 0)
-    y0, y1, y2 = _evaluate(f, y, order)
-    vals = {(0, False): y0, (1, False): y1, (2, False): y2}
+    g = evaluate(f, y, order)
+    vals = {(k, False): v for k, v in enumerate(g)}
     if squared_needed:
-        vals[(0, True)] = y0 * y0
+        vals[(0, True)] = g[0] * g[0]
         if order >= 1:
-            vals[(1, True)] = 2.0 * y0 * y1
+            vals[(1, True)] = 2.0 * g[0] * g[1]
         if order >= 2:
-            vals[(2, True)] = 2.0 * (y1 * y1 + y0 * y2)
+            vals[(2, True)] = 2.0 * (g[1] * g[1] + g[0] * g[2])
     return vals
 
 
-def moments(f, r, b, spec, *, t_max: float = T_MAX, dt_max: float = DT_MAX) -> list[np.ndarray]:
+def _profiled(f: str | Activation) -> tuple[Activation, Profile]:
+    act = get_activation(f)
+    prof = profile_of(act)
+    if prof is None:
+        raise ValueError(f"no profile for activation {act.name!r}")
+    return act, prof
+
+
+def moments(f: str | Activation, r: ArrayLike, b: ArrayLike,
+            spec: Sequence[tuple[int, int, bool]], *, t_max: float = T_MAX,
+            dt_max: float = DT_MAX) -> list[Array]:
     r""":math:`E[g(rt + b)\,t^j]` for each ``(kind, j, squared)`` in ``spec``.
 
     ``g`` is :math:`f^{(kind)}` or, with ``squared``, :math:`(f^2)^{(kind)}`, Dirac parts of
     kinks included; :math:`j \le 2`; ``r`` may be negative or 0. ``f`` needs a
-    :class:`Profile` (name or Activation).
+    :class:`~.interface.Profile` (name or Activation).
     """
-    from ..activations import get_activation
-
-    f = get_activation(f)
-    prof = profile_of(f)
-    if prof is None:
-        raise ValueError(f"no profile for activation {f.name!r}")
-    r = np.asarray(r, dtype=float)
-    b = np.asarray(b, dtype=float)
-    r, b = np.broadcast_arrays(r, b)
-    r, b = r.reshape(-1), b.reshape(-1)
-    sgn = np.where(r < 0.0, -1.0, 1.0)
-    ra = np.abs(r)
+    act, prof = _profiled(f)
+    rb, bb = np.broadcast_arrays(np.asarray(r, dtype=float), np.asarray(b, dtype=float))
+    rf, bf = rb.reshape(-1), bb.reshape(-1)
+    sgn = np.where(rf < 0.0, -1.0, 1.0)
+    ra = np.abs(rf)
     live = ra > 0.0
     rs = np.where(live, ra, 1.0)
     kinds = sorted({(k, s) for k, _, s in spec})
     sq = any(s for _, s in kinds)
     jmax = max(j for _, j, _ in spec)
     zones = []
-    for rows, t, w in _zone_nodes(prof, rs, b, t_max, dt_max):
-        vals = _g_values(f, rs[rows, None] * t + b[rows, None], kinds, sq)
+    for rows, t, w in _zone_nodes(prof, rs, bf, t_max, dt_max):
+        vals = _g_values(act, rs[rows, None] * t + bf[rows, None], kinds, sq)
         wj = [w * np.exp(-0.5 * t * t) * (1.0 / math.sqrt(2.0 * math.pi))]
         for _ in range(jmax):
             wj.append(wj[-1] * t)
         zones.append((rows, wj, vals))
     dead = None
     if not live.all():
-        dead = _g_values(f, b[~live], kinds, sq)
-    tails = _TailMoments(prof, rs, b, 2 * (1 + int(sq)) + 2)
+        dead = _g_values(act, bf[~live], kinds, sq)
+    tails = _TailMoments(prof, rs, bf, 2 * (1 + int(sq)) + 2)
     f0 = None
     out = []
     for kind, j, squared in spec:
@@ -304,10 +239,10 @@ def moments(f, r, b, spec, *, t_max: float = T_MAX, dt_max: float = DT_MAX) -> l
             jump = prof.jump
             if squared:
                 if f0 is None:
-                    f0 = float(_evaluate(f, np.zeros(1), 0)[0][0])
+                    f0 = float(evaluate(act, np.zeros(1), 0)[0][0])
                 jump *= 2.0 * f0
             if jump:
-                zeta = -b / rs
+                zeta = -bf / rs
                 dens = jump * np.exp(-0.5 * zeta * zeta) / (math.sqrt(2.0 * math.pi) * rs)
                 m = m + dens * zeta**j
         if j % 2:
@@ -319,15 +254,27 @@ def moments(f, r, b, spec, *, t_max: float = T_MAX, dt_max: float = DT_MAX) -> l
     return out
 
 
+def piecewise_one_point(f: Activation, r: Array, b: Array, order: int, squared: bool) -> Derivs:
+    r""":math:`E[g(rz + b)]`, :math:`g = f` or :math:`f^2`, with derivatives in
+    :math:`(r, b)` from the moments :math:`E[g^{(a)}(rz + b)z^j]` (:func:`moments`)."""
+    spec = [(0, 0, squared)]
+    if order >= 1:
+        spec += [(1, 1, squared), (1, 0, squared)]
+    if order >= 2:
+        spec += [(2, 2, squared), (2, 1, squared), (2, 0, squared)]
+    m = moments(f, r, b, spec)
+    if order < 1:
+        return Derivs(m[0], None, None)
+    return pack_one(m[0], (m[1], m[2]), None if order < 2 else (m[3], m[4], m[5]))
+
+
 # ------------------------------------------------------------------- Hermite coefficients
 
 
-def _tail_hermite(coef, tb, T, side):
+def _tail_hermite(coef: ArrayCoef, tb: Array, T: int, side: str) -> Array:
     r"""Tail integrals of :math:`P(t) h_n(t)\varphi(t)`, :math:`P = c_0 + c_1 t` (coefficient
     arrays (n,)), over :math:`[t_b, \infty)` (``right``) or :math:`(-\infty, t_b]`, for
     :math:`n < T`: shape (T, n)."""
-    from .hermite_series import hermite_values
-
     s = -tb if side == "left" else tb
     s = np.clip(s, -60.0, 60.0)
     ph = np.exp(-0.5 * s * s) / math.sqrt(2.0 * math.pi)
@@ -347,30 +294,30 @@ def _tail_hermite(coef, tb, T, side):
     return out
 
 
-def hermite_coefficients(f, r, b, T: int, order: int):
+def hermite_coefficients(f: Activation, r: ArrayLike, b: ArrayLike, T: int,
+                         order: int) -> list[Array]:
     r""":math:`E[f^{(a)}(rz + b)\,h_n(z)]` for :math:`a \le` ``order`` and :math:`n < T`,
-    each (T, n), Dirac parts of kinks included (orthonormal :math:`h_n`)."""
-    from .hermite_series import hermite_values
-
-    prof = profile_of(f)
-    r = np.asarray(r, dtype=float).reshape(-1)
-    b = np.asarray(b, dtype=float).reshape(-1)
-    sgn = np.where(r < 0.0, -1.0, 1.0)
-    ra = np.abs(r)
+    each (T, n), Dirac parts of kinks included (orthonormal :math:`h_n`). ``f`` needs a
+    :class:`~.interface.Profile`."""
+    f, prof = _profiled(f)
+    rf = np.asarray(r, dtype=float).reshape(-1)
+    bf = np.asarray(b, dtype=float).reshape(-1)
+    sgn = np.where(rf < 0.0, -1.0, 1.0)
+    ra = np.abs(rf)
     live = ra > 0.0
     rs = np.where(live, ra, 1.0)
     L = 2.0 * math.sqrt(T) + 8.0
-    out = [np.zeros((T, len(r))) for _ in range(order + 1)]
-    parts = _zone_nodes(prof, rs, b, L, 0.4)
+    out = [np.zeros((T, len(rf))) for _ in range(order + 1)]
+    parts = _zone_nodes(prof, rs, bf, L, 0.4)
     if parts:  # one dense (n, m) layout, zero weights where a zone misses a unit
-        t = np.zeros((len(r), sum(p[1].shape[1] for p in parts)))
+        t = np.zeros((len(rf), sum(p[1].shape[1] for p in parts)))
         w = np.zeros_like(t)
         col = 0
         for rows, tz, wz in parts:
             t[rows, col:col + tz.shape[1]] = tz
             w[rows, col:col + tz.shape[1]] = wz
             col += tz.shape[1]
-        vals = _evaluate(f, rs[:, None] * t + b[:, None], order)
+        vals = evaluate(f, rs[:, None] * t + bf[:, None], order)
         wphi = w * np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
         fw = [vals[a] * wphi for a in range(order + 1)]
         h_prev, h = np.zeros_like(t), np.ones_like(t)
@@ -378,14 +325,14 @@ def hermite_coefficients(f, r, b, T: int, order: int):
             for a in range(order + 1):
                 out[a][n] = np.einsum("km,km->k", fw[a], h)
             h_prev, h = h, (t * h - math.sqrt(n) * h_prev) / math.sqrt(n + 1)
-    tl, tr = (prof.lo - b) / rs, (prof.hi - b) / rs
+    tl, tr = (prof.lo - bf) / rs, (prof.hi - bf) / rs
     for a in range(order + 1):
-        for side, tb in (("left", tl), ("right", tr)):
-            coef = _in_t(_asym(getattr(prof, side), a, False), rs, b)
+        for side, tb, asym in (("left", tl, prof.left), ("right", tr, prof.right)):
+            coef = _in_t(_asym(asym, a, False), rs, bf)
             if any(np.any(c) for c in coef):
                 out[a] += _tail_hermite(coef, tb, T, side)
     if order >= 2 and prof.jump:
-        zeta = -b / rs
+        zeta = -bf / rs
         dens = np.exp(-0.5 * zeta * zeta) / (math.sqrt(2.0 * math.pi) * rs)
         out[2] += prof.jump * hermite_values(zeta, T, dens)
     # r < 0: E[g(-|r| z + b) h_n(z)] = (-1)^n E[g(|r| z + b) h_n(z)]
@@ -393,7 +340,7 @@ def hermite_coefficients(f, r, b, T: int, order: int):
     for a in range(order + 1):
         out[a] = np.where(sgn < 0.0, out[a] * parity, out[a])
         if not live.all():  # r = 0: g(b) delta_{n0}
-            dead = _evaluate(f, b[~live], order)[a]
+            dead = evaluate(f, bf[~live], order)[a]
             out[a][:, ~live] = 0.0
             out[a][0, ~live] = dead
     return out

@@ -2,26 +2,13 @@ r"""One- and two-point expectations with all derivatives by Gauss–Hermite quad
 
 Two-point: :math:`h_1 = r_1z_1 + b_1`, :math:`h_2 = r_2\zeta + b_2` with
 :math:`\zeta = uz_1 + u'z_3`, :math:`u' = \sqrt{1-u^2}`, on the rectangle of a
-:class:`~.quadrature.PairRule`. Writing :math:`E_{apkq} = E[f_1^{(a)}(h_1)z_1^p\,
-f_2^{(k)}(h_2)\zeta^q]`, the derivatives need only :math:`f, f', f''`:
-
-.. math::
-
-    \partial_{b_1} = E_{1000}, \ \partial_{r_1} = E_{1100}, \
-    \partial_{b_2} = E_{0010}, \ \partial_{r_2} = E_{0011}, \
-    \partial_u = r_1r_2Q, \ Q = E_{1010} \ \text{(Price's theorem)},
-
-    H_{b_1b_1} = E_{2000}, \ H_{r_1b_1} = E_{2100}, \ H_{r_1r_1} = E_{2200}, \
-    H_{b_1b_2} = Q, \ H_{r_1b_2} = E_{1110}, \ H_{b_1r_2} = E_{1011}, \
-    H_{r_1r_2} = E_{1111},
-
-    H_{b_1u} = r_1r_2E_{2010}, \ H_{r_1u} = r_2Q + r_1r_2E_{2110}, \
-    H_{uu} = r_1^2r_2^2E_{2020},
-
-and the mirror images. No term is singular at :math:`|u| = 1` or :math:`r = 0`. The
-sum over :math:`z_3` is done first, as a matrix product with the weights
-:math:`(w, wz_3, wz_3^2)`, then :math:`\zeta`-moments follow from
-:math:`\zeta = uz_1 + u'z_3`; pairs are processed in chunks of about 2^16 nodes.
+:class:`~.quadrature.PairRule`: the moments
+:math:`E_{apkq} = E[f_1^{(a)}(h_1)z_1^p\,f_2^{(k)}(h_2)\zeta^q]` from which
+:func:`~.pair_moments.assemble_pair` forms value, gradient and Hessian (Stein's lemma and
+Price's theorem, see :mod:`.pair_moments`). The sum over :math:`z_3` is done first, as a
+matrix product with the weights :math:`(w, wz_3, wz_3^2)`, then :math:`\zeta`-moments
+follow from :math:`\zeta = uz_1 + u'z_3`; pairs are processed in chunks of about 2^16
+nodes.
 
 Kinks. ``relu`` and ``selu`` have a jump :math:`J` in :math:`f'` at 0, so
 :math:`f'' = f''_{\mathrm{a.e.}} + J\delta`, while ``second_deriv`` returns only the
@@ -31,8 +18,10 @@ quadrature along the line :math:`z_1 = -b_1/r_1` (and :math:`J_1J_2E[\delta\delt
 closed form), with the conventions of :mod:`.closed_forms_relu` at :math:`r = b = 0` and
 :math:`|u| = 1`. Values and first derivatives of kinked integrands still converge only
 algebraically in the number of nodes (relu: errors of 1e-5 to 1e-2), which is why
-:func:`~.expectations.two_point` prefers Mehler's series for them. The one-point rule
-(:func:`quad_one_point`) is split at the kink instead and exact to rounding.
+the dispatch (:mod:`.dispatch`) prefers Mehler's series for them. The one-point rule
+(:func:`quad_one_point`) is split at the kink instead (:func:`~.kinks.split_rule`) and
+exact to rounding. The jump :math:`J` is the activation's declaration
+``Activation.kink``.
 """
 
 from __future__ import annotations
@@ -40,75 +29,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import Activation
-from .bvn import Derivs, conditional_limits, norm_pdf
-from .closed_forms import pack_one, pack_pair
-from .closed_forms_relu import _Std
+from .bvn import conditional_limits, norm_pdf
+from .interface import Array, Derivs, PairPoints, empty_pair, evaluate, pack_one
+from .kinks import Std, kink_density, split_rule
+from .pair_moments import NEEDED, Moments, assemble_pair
 from .quadrature import PairRule
 
-__all__ = ["assemble_pair", "derivative_jump", "empty_pair", "evaluate", "quad_one_point", "quad_pair"]
+__all__ = ["quad_one_point", "quad_pair"]
 
 #: nodes per chunk of the two-point kernel (512 kB per array: cache-sized)
 _CHUNK_NODES = 1 << 16
 
 
-def derivative_jump(f: Activation) -> float:
-    """The jump of f' at 0 (0 for activations with a continuous derivative), as the
-    activation declares it (:attr:`Activation.kink <mlpgradientflow.activations.Activation>`)."""
-    return float(f.kink)
-
-
-def evaluate(f: Activation, x: np.ndarray, order: int):
-    """(f, f', f'') at ``x`` (None beyond ``order``), constant derivatives filled.
-
-    Evaluated on the flattened array: the compiled kernels take 1-D/2-D layouts only.
-    """
-    shape = x.shape
-    x = np.ascontiguousarray(x).reshape(-1)
-    y = np.empty_like(x)
-    d1 = np.empty_like(x) if order >= 1 else None
-    d2 = np.empty_like(x) if order >= 2 else None
-    if d1 is not None and f.d1_const is not None:
-        d1.fill(f.d1_const)
-    if d2 is not None and f.d2_const is not None:
-        d2.fill(f.d2_const)
-    with np.errstate(over="ignore", under="ignore"):
-        f.fused(x, y, d1, d2)
-    return tuple(None if a is None else a.reshape(shape) for a in (y, d1, d2))
-
-
-def _kink_density(r: np.ndarray, b: np.ndarray):
-    """(dens, zeta, std): density of h = rz + b at 0 and z on the kink, -b/r."""
-    st = _Std(r, b)
-    dens = st.phi * st.inv
-    zeta = np.where(dens > 0.0, -st.s * st.beta, 0.0)
-    return dens, zeta, st
-
-
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(20)
-
-
-def _split_rule(zeta: np.ndarray, half: float = 12.0, pieces: int = 8):
-    """Per-unit Gauss–Legendre rule for N(0, 1) on [-12, 12], split at the kink ``zeta``.
-
-    Each side of the kink is cut into ``pieces`` equal intervals of 20 nodes; the weights
-    include the density. Returns (z, wz), both (n, 2 * pieces * 20).
-    """
-    zeta = np.clip(zeta, -half, half)
-    t = np.linspace(0.0, 1.0, pieces + 1)
-    left = -half + (zeta[:, None] + half) * t  # (n, pieces + 1) edges
-    right = zeta[:, None] + (half - zeta[:, None]) * t
-    edges = [left, right]
-    zs, ws = [], []
-    for e in edges:
-        lo, hi = e[:, :-1, None], e[:, 1:, None]
-        zs.append((0.5 * (hi - lo) * _GL_NODES + 0.5 * (hi + lo)).reshape(len(zeta), -1))
-        ws.append((0.5 * (hi - lo) * _GL_WEIGHTS).reshape(len(zeta), -1))
-    z, wz = np.concatenate(zs, axis=1), np.concatenate(ws, axis=1)
-    return z, wz * norm_pdf(z)
-
-
 def quad_one_point(
-    f: Activation, r: np.ndarray, b: np.ndarray, order: int, squared: bool, x, w
+    f: Activation, r: Array, b: Array, order: int, squared: bool, x: Array, w: Array
 ) -> Derivs:
     r""":math:`E[g(rz + b)]` for :math:`g = f` or :math:`f^2` on the 1-D rule ``(x, w)``.
 
@@ -120,41 +54,40 @@ def quad_one_point(
     :math:`z = -b/r` instead (320 nodes per unit, accurate to rounding), plus the exact
     Dirac part.
     """
-    jump = derivative_jump(f)
+    jump = float(f.kink)
     if jump:
-        _, zeta, _ = _kink_density(r, b)
-        x, w = _split_rule(np.where(r == 0.0, 12.0, zeta))
+        _, zeta, _ = kink_density(r, b)
+        x, w = split_rule(np.where(r == 0.0, 12.0, zeta))
         h = r[:, None] * x + b[:, None]
     else:
         h = r[:, None] * x[None, :] + b[:, None]
-    y, d1, d2 = evaluate(f, h, order)
+    g = evaluate(f, h, order)  # g = f or f^2: g[kind]
     if squared:
-        g0 = y * y
-        g1 = None if d1 is None else 2.0 * y * d1
-        g2 = None if d2 is None else 2.0 * (d1 * d1 + y * d2)
+        y = g[0]
+        g = [y * y] + ([2.0 * y * g[1]] if order >= 1 else []) + (
+            [2.0 * (g[1] * g[1] + y * g[2])] if order >= 2 else [])
         jump *= 2.0 * float(evaluate(f, np.zeros(1), 0)[0][0])
-    else:
-        g0, g1, g2 = y, d1, d2
 
-    def mean(g, wt):  # sum over nodes: shared (m,) or per-unit (n, m) weights
-        return np.einsum("nm,nm->n", g, wt) if wt.ndim == 2 else g @ wt
+    def mean(gk: Array, wt: Array) -> Array:  # sum over nodes: shared (m,) or per-unit (n, m)
+        return np.einsum("nm,nm->n", gk, wt) if wt.ndim == 2 else gk @ wt
 
-    value = mean(g0, w)
+    value = mean(g[0], w)
     if order < 1:
         return Derivs(value, None, None)
     wx = w * x
-    grad = (mean(g1, wx), mean(g1, w))
+    grad = (mean(g[1], wx), mean(g[1], w))
     if order < 2:
         return pack_one(value, grad, None)
-    rr, rb, bb = mean(g2, wx * x), mean(g2, wx), mean(g2, w)
+    rr, rb, bb = mean(g[2], wx * x), mean(g[2], wx), mean(g[2], w)
     if jump:
-        dens, zeta, _ = _kink_density(r, b)
+        dens, zeta, _ = kink_density(r, b)
         dens = jump * dens
         rr, rb, bb = rr + dens * zeta * zeta, rb + dens * zeta, bb + dens
     return pack_one(value, grad, (rr, rb, bb))
 
 
-def _moments(f1, f2, r1, b1, r2, b2, u, uc, order, rule: PairRule):
+def _moments(f1: Activation, f2: Activation, r1: Array, b1: Array, r2: Array, b2: Array,
+             u: Array, uc: Array, order: int, rule: PairRule) -> Moments:
     """E[a, p, k, q] for the needed (a, p, k, q), as a dict, for one chunk of pairs."""
     x, w, inner = rule.x, rule.w, rule.inner
     c, m = len(r1), len(x)
@@ -178,57 +111,52 @@ def _moments(f1, f2, r1, b1, r2, b2, u, uc, order, rule: PairRule):
         t.append(tk)
     wp = [w, w * x, w * x * x]
     return {key: np.einsum("ci,ci->c", f1v[key[0]] * wp[key[1]], t[key[2]][key[3]])
-            for key in _NEEDED[order]}
+            for key in NEEDED[order]}
 
 
-_FIRST = [(1, 0, 0, 0), (1, 1, 0, 0), (0, 0, 1, 0), (0, 0, 1, 1), (1, 0, 1, 0)]
-_SECOND = [(2, 0, 0, 0), (2, 1, 0, 0), (2, 2, 0, 0), (1, 1, 1, 0), (1, 0, 1, 1), (1, 1, 1, 1),
-           (0, 0, 2, 0), (0, 0, 2, 1), (0, 0, 2, 2), (2, 0, 1, 0), (2, 1, 1, 0), (1, 0, 2, 0),
-           (1, 0, 2, 1), (2, 0, 2, 0)]
-#: the moments E[f1^(a) z1^p f2^(k) zeta^q] (keys (a, p, k, q)) each order needs
-_NEEDED = {0: [(0, 0, 0, 0)], 1: [(0, 0, 0, 0), *_FIRST], 2: [(0, 0, 0, 0), *_FIRST, *_SECOND]}
-
-
-def _line_means(f, r, b, mean, uc, x, w):
+def _line_means(f: Activation, r: Array, b: Array, mean: Array, uc: Array, x: Array,
+                w: Array) -> list[Array]:
     """E_t[f^(a)(r (mean + uc t) + b)], a = 0, 1, 2: along a kink line of the partner."""
     zz = mean[:, None] + uc[:, None] * x[None, :]
     return [g @ w for g in evaluate(f, r[:, None] * zz + b[:, None], 2)]
 
 
-def _dirac_terms(e, f1, f2, r1, b1, r2, b2, u, uc, rule: PairRule) -> None:
+def _dirac_terms(e: Moments, f1: Activation, f2: Activation, pts: PairPoints, uc: Array,
+                 rule: PairRule) -> None:
     """Add the Dirac parts of f1'' and f2'' to the moments ``e`` (in place)."""
-    j1, j2 = derivative_jump(f1), derivative_jump(f2)
+    r1, b1, r2, b2, u = pts.arrays()
+    j1, j2 = float(f1.kink), float(f2.kink)
     x, w = rule.x, rule.w
     # every a = 2 moment has q = 0 and every k = 2 moment has p = 0
     if j1:
-        dens, zeta1, _ = _kink_density(r1, b1)
+        dens, zeta1, _ = kink_density(r1, b1)
         g = _line_means(f2, r2, b2, u * zeta1, uc, x, w)
         for (a, p, k, q), base in list(e.items()):
             if a == 2:
                 e[(a, p, k, q)] = base + j1 * dens * zeta1**p * g[k]
     if j2:
-        dens, zeta2, _ = _kink_density(r2, b2)
+        dens, zeta2, _ = kink_density(r2, b2)
         g = _line_means(f1, r1, b1, u * zeta2, uc, x, w)
         for (a, p, k, q), base in list(e.items()):
             if k == 2:
                 e[(a, p, k, q)] = base + j2 * dens * zeta2**q * g[a]
     if j1 and j2:
-        s1, s2 = _Std(r1, b1), _Std(r2, b2)
+        s1, s2 = Std(r1, b1), Std(r2, b2)
         ut = s1.s * s2.s * u
         c12, _ = conditional_limits(s1.beta, s2.beta, ut, uc)
-        p = np.where(uc > 0.0, s1.phi * norm_pdf(c12) / np.where(uc > 0.0, uc, 1.0), 0.0)
-        e[(2, 0, 2, 0)] = e[(2, 0, 2, 0)] + j1 * j2 * p * s1.inv * s2.inv
+        both = np.where(uc > 0.0, s1.phi * norm_pdf(c12) / np.where(uc > 0.0, uc, 1.0), 0.0)
+        e[(2, 0, 2, 0)] = e[(2, 0, 2, 0)] + j1 * j2 * both * s1.inv * s2.inv
 
 
-def quad_pair(
-    f1: Activation, f2: Activation, r1, b1, r2, b2, u, order: int, rule: PairRule
-) -> Derivs:
+def quad_pair(f1: Activation, f2: Activation, pts: PairPoints, order: int,
+              rule: PairRule) -> Derivs:
     r""":math:`E[f_1(r_1z_1 + b_1) f_2(r_2z_2 + b_2)]`, :math:`\operatorname{corr} = u`,
     with derivatives in :math:`(r_1, b_1, r_2, b_2, u)` (see the module docstring)."""
-    n = len(r1)
+    n = len(pts)
     if n == 0:
         return empty_pair(order)
-    u = np.clip(u, -1.0, 1.0)
+    r1, b1, r2, b2 = pts.r1, pts.b1, pts.r2, pts.b2
+    u = np.clip(pts.u, -1.0, 1.0)
     uc = np.sqrt((1.0 - u) * (1.0 + u))
     step = max(1, _CHUNK_NODES // len(rule))
     parts = []
@@ -237,35 +165,5 @@ def quad_pair(
         parts.append(_moments(f1, f2, r1[sl], b1[sl], r2[sl], b2[sl], u[sl], uc[sl], order, rule))
     e = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     if order >= 2:
-        _dirac_terms(e, f1, f2, r1, b1, r2, b2, u, uc, rule)
+        _dirac_terms(e, f1, f2, PairPoints(r1, b1, r2, b2, u), uc, rule)
     return assemble_pair(e, r1, r2, order)
-
-
-def assemble_pair(e, r1, r2, order: int) -> Derivs:
-    """Value, gradient and Hessian in (r1, b1, r2, b2, u) from the moments
-    ``e[(a, p, k, q)]`` (see the module docstring)."""
-    value = e[(0, 0, 0, 0)]
-    if order < 1:
-        return Derivs(value, None, None)
-    q = e[(1, 0, 1, 0)]
-    rr = r1 * r2
-    grad = (e[(1, 1, 0, 0)], e[(1, 0, 0, 0)], e[(0, 0, 1, 1)], e[(0, 0, 1, 0)], rr * q)
-    if order < 2:
-        return pack_pair(value, grad, None)
-    hess = (
-        e[(2, 2, 0, 0)], e[(2, 1, 0, 0)], e[(1, 1, 1, 1)], e[(1, 1, 1, 0)],
-        r2 * q + rr * e[(2, 1, 1, 0)],
-        e[(2, 0, 0, 0)], e[(1, 0, 1, 1)], q, rr * e[(2, 0, 1, 0)],
-        e[(0, 0, 2, 2)], e[(0, 0, 2, 1)], r1 * q + rr * e[(1, 0, 2, 1)],
-        e[(0, 0, 2, 0)], rr * e[(1, 0, 2, 0)],
-        rr * rr * e[(2, 0, 2, 0)],
-    )
-    return pack_pair(value, grad, hess)
-
-
-def empty_pair(order: int) -> Derivs:
-    """The result for zero pairs."""
-    z = np.zeros(0)
-    return Derivs(z, np.zeros((0, 5)) if order >= 1 else None,
-                  np.zeros((0, 5, 5)) if order >= 2 else None)
-
