@@ -7,6 +7,7 @@ The pipeline: layer spec -> :class:`Net` -> derivatives (:func:`loss`, :func:`gr
 from . import activations as activations
 from . import data as data
 from . import gaussian as gaussian
+from . import io as io
 from . import landscape as landscape
 from . import theory as theory
 from ._validation import NonFiniteError as NonFiniteError
@@ -57,6 +58,7 @@ __all__ = [
     "NetI",
     "gauss_hermite_net",
     "gaussian",
+    "io",
     "landscape",
     "NonFiniteError",
     "Poly",

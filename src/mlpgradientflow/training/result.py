@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -179,47 +178,15 @@ class TrainResult:
 
     # -- the reference's format ------------------------------------------------------------------
     def to_reference_dict(self, net=None) -> dict:
-        """The result as MLPGradientFlow.jl's result dict (``result2dict`` keys).
+        """The result as MLPGradientFlow.jl's result dict (:func:`mlpgradientflow.io.julia_dict`).
 
-        Parameters are ``{"w1": M_1, ...}`` with ``M_l = [W_l | b_l]`` as in the reference.
-        ``input``/``target``/``weights`` are added when ``net`` is given (the input
-        without the reference's row of ones).
+        Parameters are ``{"w1": M_1, ...}`` with ``M_l = [W_l | b_l]`` as in the reference;
+        ``input``/``target``/``weights`` are added in its layout when ``net`` is given.
+        ``mgf.io.save_julia(path, res, net)`` writes it as the reference's ``pickle``.
         """
-        d = {
-            "loss": self.loss,
-            "converged": self.converged,
-            "optim_stopped_by": self.optim_stopped_by,
-            "ode_stopped_by": self.ode_stopped_by,
-            "total_time": self.total_time,
-            "ode_loss": self.ode_loss,
-            "gnorm": self.gnorm,
-            "gnorm_regularized": self.gnorm_regularized,
-            "init": self._dict(self.init),
-            "x": self._dict(self.x),
-            "ode_x": self._dict(self.ode_x),
-            "ode_time_run": self.ode_time_run,
-            "ode_iterations": self.ode_iterations,
-            "optim_time_run": self.optim_time_run,
-            "optim_iterations": self.optim_iterations,
-            "layerspec": self.info.get("layerspec"),
-            "trajectory": OrderedDict(
-                (float(t), self._dict(x)) for t, x in zip(self.trajectory.t, self.trajectory.x)
-            ),
-            "loss_curve": list(map(float, self.loss_curve)),
-        }
-        if net is not None:
-            for key in ("input", "target", "weights"):
-                val = getattr(net, key, None)
-                if val is not None:
-                    d[key] = np.array(val)
-        return {k: v for k, v in d.items() if v is not None}
+        from ..io.julia import julia_dict  # the bridge sits above training
 
-    def _dict(self, p) -> dict:
-        out, o = {}, 0
-        for i, (k, m) in enumerate(self.shapes, 1):
-            out[f"w{i}"] = np.array(p[o : o + k * m]).reshape(k, m)
-            o += k * m
-        return out
+        return julia_dict(self, net)
 
 
 def _jsonable(v):
