@@ -88,6 +88,7 @@ __all__ = [
     "NetI",
     "gauss_hermite_net",
     "gaussian",
+    "io",
     "landscape",
     "NonFiniteError",
     "Poly",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -254,41 +253,16 @@ class TrainResult:
 
     # -- the reference's format ------------------------------------------------------------------
     def to_reference_dict(self, net=None) -> dict:
-        """The result as MLPGradientFlow.jl's result dict (``result2dict`` keys).
+        """The result as MLPGradientFlow.jl's result dict (:func:`mlpgradientflow.io.julia_dict`).
 
-        Parameters are ``{"w1": M_1, ...}`` with ``M_l = [W_l | b_l]`` as in the reference.
-        ``input``/``target``/``weights`` are added when ``net`` is given (the input
-        without the reference's row of ones).
+        Parameters are ``{"w1": M_1, ...}`` with ``M_l = [W_l | b_l]`` as in the reference;
+        ``input``/``target``/``weights`` are added in its layout when ``net`` is given.
+        ``mgf.io.save_julia(path, res, net)`` writes it as the reference's ``pickle``.
         """
-        d = {
-            "loss": self.loss,
-            "converged": self.converged,
-            "optim_stopped_by": self.optim_stopped_by,
-            "ode_stopped_by": self.ode_stopped_by,
-            "total_time": self.total_time,
-            "ode_loss": self.ode_loss,
-            "gnorm": self.gnorm,
-            "gnorm_regularized": self.gnorm_regularized,
-            "init": self.params2dict(self.init),
-            "x": self.params2dict(self.x),
-            "ode_x": self.params2dict(self.ode_x),
-            "ode_time_run": self.ode_time_run,
-            "ode_iterations": self.ode_iterations,
-            "optim_time_run": self.optim_time_run,
-            "optim_iterations": self.optim_iterations,
-            "layerspec": self.info.get("layerspec"),
-            "trajectory": OrderedDict(
-                (float(t), self.params2dict(x)) for t, x in zip(self.trajectory.t, self.trajectory.x)
-            ),
-            "loss_curve": list(map(float, self.loss_curve)),
-        }
-        if net is not None:
-            for key in ("input", "target", "weights"):
-                val = getattr(net, key, None)
-                if val is not None:
-                    d[key] = np.array(val)
+        from ..io.julia import julia_dict  # the bridge sits above training
+
         hidden = set(self.info.get("hidden_keys", ()))
-        return {k: v for k, v in d.items() if v is not None and k not in hidden}
+        return {k: v for k, v in julia_dict(self, net).items() if k not in hidden}
 
     def params2dict(self, p=None) -> dict:
         """``{"w1": M_1, ...}`` of ``p`` (default: ``x``) in the run's layer shapes."""
