@@ -169,3 +169,12 @@ def test_to_local_coords_inverts_point():
                                      rng.standard_normal(6))
     a = mgf.landscape.to_local_coords(S, S.point(0.7, -1.3))
     np.testing.assert_allclose(a, [0.7, -1.3], rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("h,a", [(0.0, 0.5), (0.7, 1.0), (-1.3, 0.2), (2.5, 4.0), (0.3, -2.0)])
+def test_owent_against_quadrature(h, a):
+    from scipy.integrate import quad
+
+    want, err = quad(lambda x: np.exp(-h * h * (1 + x * x) / 2) / (1 + x * x), 0, a,
+                     epsabs=1e-15, epsrel=1e-13)
+    assert float(mgf.gaussian.owent(h, a)) == pytest.approx(want / (2 * np.pi), rel=1e-12, abs=1e-16)

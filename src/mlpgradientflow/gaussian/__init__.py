@@ -22,7 +22,7 @@ relative error estimates of its loss, gradient and Hessian and warns with
 """
 
 from .accuracy import AccuracyWarning
-from .bvn import bvn, bvn_cdf, norm_cdf, norm_pdf
+from .bvn import bvn, bvn_cdf, norm_cdf, norm_pdf, owent
 from .expectations import has_closed_form, one_point, two_point
 from .ghnet import gauss_hermite_net
 from .interface import ONE_POINT_ORDER, PAIR_ORDER, Derivs
@@ -43,6 +43,7 @@ __all__ = [
     "has_closed_form",
     "hermite_rule",
     "norm_cdf",
+    "owent",
     "norm_pdf",
     "one_point",
     "two_point",
