@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= results
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,13 @@ bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_parallel.py
 	$(BIN)/python benchmarks/bench_end_state.py
 
+# the site, into docs/_build/html/: every warning is an error (all of them listed first)
+docs: $(VENV)/.stamp-docs+plot
+	$(BIN)/python -m sphinx -b html -W --keep-going docs docs/_build/html
+
 lint: $(VENV)/.stamp-test
 	$(BIN)/python -m pip install -q ruff
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis docs/_build docs/api/generated docs/gallery docs/sg_execution_times.rst

@@ -1,0 +1,102 @@
+"""The API reference's pages, written from ``__all__`` at build time.
+
+One page per public module: the package itself (its re-exported names), each subpackage,
+and the modules of :mod:`mlpgradientflow.theory` (whose ``__all__`` names modules). Each page
+holds the module's docstring and an autosummary table of its ``__all__``; autosummary writes
+one page per name. Writing the lists from ``__all__`` keeps the reference complete: a name
+added to ``__all__`` is documented by the next build.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+from pathlib import Path
+
+#: the public modules, in the order of the reference's table of contents
+MODULES = [
+    "mlpgradientflow",
+    "mlpgradientflow.activations",
+    "mlpgradientflow.data",
+    "mlpgradientflow.derivatives",
+    "mlpgradientflow.training",
+    "mlpgradientflow.endstate",
+    "mlpgradientflow.gaussian",
+    "mlpgradientflow.parallel",
+    "mlpgradientflow.sweep",
+    "mlpgradientflow.landscape",
+    "mlpgradientflow.theory.symmetry",
+    "mlpgradientflow.theory.saddles",
+    "mlpgradientflow.theory.channels",
+    "mlpgradientflow.theory.copy_average",
+    "mlpgradientflow.recovery",
+    "mlpgradientflow.io",
+    "mlpgradientflow.storage",
+    "mlpgradientflow.plot",
+]
+
+
+def public_names(module: str) -> list[str]:
+    """The documented names of ``module``: its ``__all__`` without modules and dunders
+    (a subpackage has its own page)."""
+    mod = importlib.import_module(module)
+    names = []
+    for name in getattr(mod, "__all__", []):
+        if name.startswith("__") or isinstance(getattr(mod, name), types.ModuleType):
+            continue
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def pages() -> dict[str, str]:
+    """The rST of every module's page. A class or function exported under several names
+    is described once, on the first page that lists it (the package's own names come
+    first); later pages list it in a second table that links there (two descriptions of
+    one class would register its canonical name twice)."""
+    home: dict[int, str] = {}
+    out = {}
+    for module in MODULES:
+        mod = importlib.import_module(module)
+        own, elsewhere = [], []
+        for name in public_names(module):
+            obj = getattr(mod, name)
+            if not (isinstance(obj, type) or callable(obj)):
+                own.append(name)  # data: values may coincide by chance, never shared
+            elif id(obj) in home:
+                elsewhere.append(f"{home[id(obj)]}.{name}")
+            else:
+                home[id(obj)] = module
+                own.append(name)
+        out[module] = _page(module, own, elsewhere)
+    return out
+
+
+def _page(module: str, own: list[str], elsewhere: list[str]) -> str:
+    title = f"``{module}``"
+    lines = [title, "=" * len(title), "", f".. automodule:: {module}", "   :no-members:", "",
+             f".. currentmodule:: {module}", "", ".. autosummary::", "   :toctree: .",
+             "   :nosignatures:", ""]
+    lines += [f"   {name}" for name in own]
+    if elsewhere:
+        lines += ["", "Also exported here, described on the pages linked:", "",
+                  ".. autosummary::", "   :nosignatures:", ""]
+        lines += [f"   ~{name}" for name in elsewhere]
+    return "\n".join(lines) + "\n"
+
+
+def write(folder: Path) -> None:
+    """Write every module's page into ``folder``, and their toctree (``toc.rst.inc``, included
+    by ``api/index.rst``); files are rewritten only when changed, so that Sphinx rebuilds only
+    what changed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    toc = [".. toctree::", "   :maxdepth: 1", ""]
+    for module, text in pages().items():
+        _write(folder / f"{module}.rst", text)
+        toc.append(f"   generated/{module}")
+    _write(folder / "toc.rst.inc", "\n".join(toc) + "\n")
+
+
+def _write(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
