@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from pages import python_blocks
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_readme_examples_run(tmp_path, monkeypatch):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    blocks = python_blocks(README)
     assert len(blocks) >= 3
     monkeypatch.chdir(tmp_path)  # the examples write files
     namespace: dict = {}
