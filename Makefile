@@ -34,6 +34,7 @@ bench: $(VENV)/.stamp-bench+test
 
 # the site, into docs/_build/html/: every warning is an error (all of them listed first)
 docs: $(VENV)/.stamp-docs+plot
+	rm -f docs/sg_execution_times.rst  # sphinx-gallery's timing page, rewritten by each build
 	$(BIN)/python -m sphinx -b html -W --keep-going docs docs/_build/html
 
 lint: $(VENV)/.stamp-test

@@ -49,51 +49,79 @@ def public_names(module: str) -> list[str]:
     return names
 
 
-def pages() -> dict[str, str]:
-    """The rST of every module's page. A class or function exported under several names
-    is described once, on the first page that lists it (the package's own names come
-    first); later pages list it in a second table that links there (two descriptions of
-    one class would register its canonical name twice)."""
+def _plan() -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
+    """Per module: the names it describes, and ``(name, home)`` for the names it shares
+    with the earlier module ``home``. A class or function exported under several names is
+    described once, on the first page that lists it (the package's own names come first):
+    two descriptions of one class would register its canonical name twice."""
     home: dict[int, str] = {}
-    out = {}
+    plan = {}
     for module in MODULES:
         mod = importlib.import_module(module)
-        own, elsewhere = [], []
+        own, shared = [], []
         for name in public_names(module):
             obj = getattr(mod, name)
             if not (isinstance(obj, type) or callable(obj)):
                 own.append(name)  # data: values may coincide by chance, never shared
             elif id(obj) in home:
-                elsewhere.append(f"{home[id(obj)]}.{name}")
+                shared.append((name, home[id(obj)]))
             else:
                 home[id(obj)] = module
                 own.append(name)
-        out[module] = _page(module, own, elsewhere)
+        plan[module] = (own, shared)
+    return plan
+
+
+def pages() -> dict[str, str]:
+    """The rST of every module's page, by module name."""
+    return {module: _page(module, own, [n for n, _ in shared])
+            for module, (own, shared) in _plan().items()}
+
+
+def alias_pages() -> dict[str, str]:
+    """A short page for every shared name (``mlpgradientflow.landscape.morse_index``), so that
+    references to it resolve: it links to the description under the first name."""
+    out = {}
+    for module, (_, shared) in _plan().items():
+        mod = importlib.import_module(module)
+        for name, home in shared:
+            obj = getattr(mod, name)
+            kind = ("exception" if isinstance(obj, type) and issubclass(obj, BaseException)
+                    else "class" if isinstance(obj, type) else "function")
+            role = {"exception": "exc", "class": "class", "function": "func"}[kind]
+            full = f"{module}.{name}"
+            out[full] = "\n".join([
+                full, "=" * len(full), "", f".. py:{kind}:: {full}", "",
+                f"   The same object as :{role}:`{home}.{name}`, described there.", ""])
     return out
 
 
-def _page(module: str, own: list[str], elsewhere: list[str]) -> str:
+def _page(module: str, own: list[str], shared: list[str]) -> str:
     title = f"``{module}``"
     lines = [title, "=" * len(title), "", f".. automodule:: {module}", "   :no-members:", "",
              f".. currentmodule:: {module}", "", ".. autosummary::", "   :toctree: .",
              "   :nosignatures:", ""]
     lines += [f"   {name}" for name in own]
-    if elsewhere:
-        lines += ["", "Also exported here, described on the pages linked:", "",
+    if shared:
+        lines += ["", "Also exported here (the same objects as on the pages they link to):", "",
                   ".. autosummary::", "   :nosignatures:", ""]
-        lines += [f"   ~{name}" for name in elsewhere]
+        lines += [f"   {name}" for name in shared]
+        lines += ["", ".. toctree::", "   :hidden:", ""]
+        lines += [f"   {module}.{name}" for name in shared]
     return "\n".join(lines) + "\n"
 
 
 def write(folder: Path) -> None:
-    """Write every module's page into ``folder``, and their toctree (``toc.rst.inc``, included
-    by ``api/index.rst``); files are rewritten only when changed, so that Sphinx rebuilds only
-    what changed."""
+    """Write every module's page and the pages of shared names into ``folder``, and the
+    modules' toctree (``toc.rst.inc``, included by ``api/index.rst``); files are rewritten
+    only when changed, so that Sphinx rebuilds only what changed."""
     folder.mkdir(parents=True, exist_ok=True)
     toc = [".. toctree::", "   :maxdepth: 1", ""]
     for module, text in pages().items():
         _write(folder / f"{module}.rst", text)
         toc.append(f"   generated/{module}")
+    for full, text in alias_pages().items():
+        _write(folder / f"{full}.rst", text)
     _write(folder / "toc.rst.inc", "\n".join(toc) + "\n")
 
 
