@@ -8,7 +8,9 @@ that loses all its examples fails here.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import re
 import sys
 import types
 from pathlib import Path
@@ -81,3 +83,28 @@ def test_api_reference_lists_every_public_name():
         unlisted = [n for n in names
                     if f"   {n}" not in lines and not any(x.endswith(f".{n}") for x in lines)]
         assert not unlisted, f"the API page of {module} does not list {unlisted}"
+
+
+def _conf_list(name: str) -> list[str]:
+    """A list assigned in docs/conf.py, read without running conf.py."""
+    for node in ast.parse((DOCS / "conf.py").read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"docs/conf.py has no {name}")
+
+
+def test_gallery_examples_are_ready():
+    """The examples that the gallery shows have an rST title (sphinx-gallery's page title),
+    and those it runs take ``--quick`` and ``--out`` (conf.py's reset_argv passes both):
+    checked here in a second, not after a build of minutes."""
+    examples = {p.stem: p for p in (ROOT / "examples").glob("*.py")}
+    hidden, not_run = set(_conf_list("NOT_IN_GALLERY_YET")), set(_conf_list("NOT_RUN_YET"))
+    assert hidden | not_run <= set(examples), "conf.py names examples that do not exist"
+    for stem in sorted(set(examples) - hidden):
+        doc = ast.get_docstring(ast.parse(examples[stem].read_text()), clean=True) or ""
+        lines = doc.splitlines()
+        assert len(lines) >= 2 and re.fullmatch(r"([=\-~^])\1*", lines[1]) and \
+            len(lines[1]) >= len(lines[0]), f"examples/{stem}.py: no rST title in its docstring"
+        if stem not in not_run:
+            source = examples[stem].read_text()
+            assert "--quick" in source and "--out" in source, f"examples/{stem}.py: no --quick/--out"
