@@ -32,10 +32,12 @@ bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_parallel.py
 	$(BIN)/python benchmarks/bench_end_state.py
 
-# the site, into docs/_build/html/: every warning is an error (all of them listed first)
+# the site, into docs/_build/html/: every warning is an error (all of them listed first);
+# SPHINXOPTS="-D plot_gallery=0" skips running the examples
+SPHINXOPTS ?=
 docs: $(VENV)/.stamp-docs+plot
 	rm -f docs/sg_execution_times.rst  # sphinx-gallery's timing page, rewritten by each build
-	$(BIN)/python -m sphinx -b html -W --keep-going docs docs/_build/html
+	$(BIN)/python -m sphinx -b html -W --keep-going $(SPHINXOPTS) docs docs/_build/html
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/python -m pip install -q ruff
