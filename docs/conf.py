@@ -8,6 +8,7 @@ the gallery runs every example of ``examples/`` in its quick version (``--quick`
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -85,14 +86,20 @@ NOT_RUN_YET = ["copy_average", "flat_channels", "permutation_saddle", "symmetry_
 NOT_IN_GALLERY_YET = ["augmentation", "copy_average", "flat_channels", "permutation_saddle",
                       "recover_teachers", "symmetry_counts"]
 
+
+def _any(names: list[str]) -> str:
+    """A regex alternative of ``names`` (one that never matches when there are none)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["gallery"],
     # run every example (.py) except those listed above; sweep.toml and other files are
     # not examples (only .py files are read)
     # (sphinx-gallery matches the first against the path, the second against the file name)
-    "filename_pattern": r"(^|/)(?!(" + "|".join(NOT_RUN_YET) + r")\.py$)[^/]+\.py$",
-    "ignore_pattern": r"(^|/)(_.*|(" + "|".join(NOT_IN_GALLERY_YET) + r")\.py)$",
+    "filename_pattern": r"(^|/)(?!(" + _any(NOT_RUN_YET) + r")\.py$)[^/]+\.py$",
+    "ignore_pattern": r"(^|/)(_.*|(" + _any(NOT_IN_GALLERY_YET) + r")\.py)$",
     "reset_argv": "gallery_hooks.reset_argv",
     "image_scrapers": ("gallery_hooks.scrape_pngs",),
     "abort_on_example_error": False,
