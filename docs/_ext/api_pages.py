@@ -117,12 +117,20 @@ def write(folder: Path) -> None:
     only when changed, so that Sphinx rebuilds only what changed."""
     folder.mkdir(parents=True, exist_ok=True)
     toc = [".. toctree::", "   :maxdepth: 1", ""]
+    keep = {"toc.rst.inc"}
+    for module, (own, _) in _plan().items():
+        keep |= {f"{module}.{name}.rst" for name in own}  # autosummary's pages
     for module, text in pages().items():
         _write(folder / f"{module}.rst", text)
         toc.append(f"   generated/{module}")
+        keep.add(f"{module}.rst")
     for full, text in alias_pages().items():
         _write(folder / f"{full}.rst", text)
+        keep.add(f"{full}.rst")
     _write(folder / "toc.rst.inc", "\n".join(toc) + "\n")
+    for stale in folder.glob("*.rst"):  # a name no longer public: its page would be an orphan
+        if stale.name not in keep:
+            stale.unlink()
 
 
 def _write(path: Path, text: str) -> None:
