@@ -243,7 +243,9 @@ def _distinct(net, n: int):
     if isinstance(net, Sequence) and not hasattr(net, "nparams"):
         if len(net) != n:
             raise ValueError(f"argument `net`: {len(net)} nets for {n} initial points")
-        nets, keys, seen = [], [], {}
+        nets: list = []
+        keys: list[int] = []
+        seen: dict[int, int] = {}
         for x in net:
             if id(x) not in seen:
                 seen[id(x)] = len(nets)

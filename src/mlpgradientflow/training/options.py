@@ -347,6 +347,7 @@ class TrainOptions:
             groups.setdefault(group, {})[name] = value
         top = groups.pop(None, {})
         for group, changes in groups.items():
+            assert group is not None  # popped above
             top[group] = dataclasses.replace(getattr(self, group), **changes)
         return dataclasses.replace(self, **top) if top else self
 
