@@ -278,8 +278,8 @@ def end_state(
         noise = NoiseFloor(math.inf, math.inf, 0)
     gtol = max(float(min_gnorm), noise.gradient)
     zero_loss = bool(loss <= max(float(minloss), noise.loss))
-    base: dict[str, Any] = dict(loss=float(loss), gnorm=gnorm, gtol=gtol, noise=noise, zero_loss=zero_loss,
-                zero_tol=float(zero_tol))
+    base: dict[str, Any] = dict(loss=float(loss), gnorm=gnorm, gtol=gtol, noise=noise,
+                                zero_loss=zero_loss, zero_tol=float(zero_tol))
     channel = _channel(model, p, trajectory, float(loss))
     if channel is not None:
         return EndState(EndKind.CHANNEL, channel=channel, **base)

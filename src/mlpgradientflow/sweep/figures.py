@@ -54,7 +54,7 @@ def write_figures(rows: list[dict], results: list, nets: list, teachers: list,
         ax.bar(range(len(widths)), counts, bottom=bottom, label=kind, color=f"C{k}")
         bottom += counts
     ax.set_xticks(range(len(widths)), [str(w) for w in widths])
-    ax.set(xlabel="student width", ylabel="runs", title=f"end states of {len(ok)} runs{failed}")
+    ax.set(xlabel="student width", ylabel="runs", title=f"end states of {len(ok)} runs{n_failed}")
     ax.legend(fontsize=7)
     save(fig, "end_states.png")
 
@@ -65,7 +65,7 @@ def write_figures(rows: list[dict], results: list, nets: list, teachers: list,
         if sel:
             ax.scatter([rows[i]["width"] for i in sel], [max(rows[i]["loss"], 1e-33) for i in sel],
                        marker=_MARKERS[kind], label=kind, alpha=0.7)
-    ax.set(yscale="log", xlabel="student width", ylabel="final loss", title=f"{len(ok)} runs{failed}")
+    ax.set(yscale="log", xlabel="student width", ylabel="final loss", title=f"{len(ok)} runs{n_failed}")
     if widths[-1] >= 8 * widths[0]:
         ax.set_xscale("log")
     ax.set_xticks(widths, [str(w) for w in widths])
