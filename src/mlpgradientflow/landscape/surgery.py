@@ -292,6 +292,7 @@ def _hidden(net, p, layer):
     n_hidden = len(net.layers) - 1
     if isinstance(layer, bool) or not isinstance(layer, numbers.Integral):
         raise TypeError(f"argument `layer` must be an integer, got {layer!r}")
+    layer = int(layer)
     if n_hidden == 0:
         raise ValueError("argument `net` has no hidden layer")
     if not 0 <= layer < n_hidden:
