@@ -33,8 +33,9 @@ bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_end_state.py
 
 lint: $(VENV)/.stamp-test
-	$(BIN)/python -m pip install -q ruff
+	$(BIN)/python -m pip install -q ruff mypy
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache

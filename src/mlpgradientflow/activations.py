@@ -153,11 +153,14 @@ class Activation:
     # -- the kernel -------------------------------------------------------------------
     def _fused(self, x, y, d1, d2, s1, s2) -> None:
         """The NumPy kernel; ``s1``, ``s2`` are scratch arrays shaped like ``x``."""
-        y[...] = self._f(x)
+        f, df, d2f = self._f, self._df, self._d2f
+        # __init__ checks them for Activation itself; built-ins override this method
+        assert f is not None and df is not None and d2f is not None
+        y[...] = f(x)
         if d1 is not None:
-            d1[...] = self._df(x)
+            d1[...] = df(x)
         if d2 is not None:
-            d2[...] = self._d2f(x)
+            d2[...] = d2f(x)
 
     def fused(
         self,
@@ -653,7 +656,8 @@ ACTIVATIONS: dict[str, Activation] = _registry(
 )
 _ALIASES = {alias: a.name for a in ACTIVATIONS.values() for alias in a.aliases}
 for _act in ACTIVATIONS.values():
-    type(_act).__reduce__ = _builtin_reduce
+    # mypy's method-assign: patching the classes is the point (one pickling rule for all)
+    type(_act).__reduce__ = _builtin_reduce  # type: ignore[method-assign]
 
 
 def symmetry(act: str | Activation) -> str:

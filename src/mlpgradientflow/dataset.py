@@ -20,6 +20,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 
 from ._validation import finite_array
@@ -27,6 +29,10 @@ from ._validation import finite_array
 __all__ = ["Dataset"]
 
 
+@overload
+def _readonly(a: np.ndarray) -> np.ndarray: ...
+@overload
+def _readonly(a: None) -> None: ...
 def _readonly(a: np.ndarray | None) -> np.ndarray | None:
     if a is None:
         return None
@@ -72,6 +78,7 @@ class Dataset:
 
     def _check_target(self, target) -> np.ndarray:
         N = self._input.shape[0]
+        t: np.ndarray
         if self.loss == "nll":
             arr = np.asarray(target)
             if arr.ndim == 1:

@@ -243,7 +243,9 @@ def _distinct(net, n: int):
     if isinstance(net, Sequence) and not hasattr(net, "nparams"):
         if len(net) != n:
             raise ValueError(f"argument `net`: {len(net)} nets for {n} initial points")
-        nets, keys, seen = [], [], {}
+        nets: list = []
+        keys: list[int] = []
+        seen: dict[int, int] = {}
         for x in net:
             if id(x) not in seen:
                 seen[id(x)] = len(nets)
@@ -274,7 +276,7 @@ class _Runner:
         if ex == "processes" or isinstance(ex, int) and not isinstance(ex, bool):
             if not isinstance(ex, str) and ex < 1:
                 raise ValueError(f"argument `executor`: a number of processes must be >= 1, got {ex}")
-            return self._pool(todo, os.cpu_count() if ex == "processes" else int(ex))
+            return self._pool(todo, (os.cpu_count() or 1) if ex == "processes" else int(ex))
         if isinstance(ex, Executor):
             return self._executor(todo)
         raise TypeError(
@@ -337,7 +339,7 @@ class _Runner:
         client = self.executor
         name = f"mgf-stop-{uuid.uuid4().hex}"
         event = Event(name, client=client)
-        scattered = [None]
+        scattered: list = [None]
 
         def submit(i):
             if scattered[0] is None:

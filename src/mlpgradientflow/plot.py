@@ -51,7 +51,8 @@ def plot_loss_curves(results, labels=None, ax=None):
     t_end = 10.0
     for t, loss, two in curves:
         flow = loss[:-1] if two else loss
-        moving = np.nonzero(np.abs(flow - flow[-1]) > 1e-6 * flow[-1])[0] if flow.size else []
+        moving = (np.nonzero(np.abs(flow - flow[-1]) > 1e-6 * flow[-1])[0] if flow.size
+                  else np.zeros(0, int))
         if len(moving):
             t_end = max(t_end, 10 * (t[min(moving[-1] + 1, len(flow) - 1)] + 1.0))
     for i, (t, loss, two) in enumerate(curves):

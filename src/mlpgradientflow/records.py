@@ -29,7 +29,7 @@ class Record:
     """Mixin for result dataclasses (declare them ``@dataclass(frozen=True, eq=False)``)."""
 
     def keys(self) -> list[str]:
-        return [f.name for f in fields(self)]  # type: ignore[arg-type]
+        return [f.name for f in fields(self)]  # type: ignore[arg-type]  # subclasses are dataclasses
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.keys():
@@ -60,7 +60,7 @@ class Record:
         a, b = dict(self.items()), dict(other.items())
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # the idiom for "unhashable"
 
 
 def _same(x: Any, y: Any) -> bool:

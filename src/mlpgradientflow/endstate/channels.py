@@ -141,7 +141,7 @@ def find_channels(
     min_late_fraction: float = 0.9,
     n_last: int = 50,
     signs: bool | None = None,
-) -> list[dict]:
+) -> list[Candidate]:
     r"""Channels at ``p``, by the three criteria of the paper (App. B.3).
 
     1. **Large outgoing weights of opposite signs**: :math:`\sum_{k} \|a_k\| >`

@@ -32,6 +32,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -112,8 +113,9 @@ class ChannelState:
     def from_dict(cls, d: dict) -> ChannelState:
         d = dict(d)
         d["direction"] = np.asarray(d["direction"], dtype=float)
-        d["glu"] = GLULimit(**{k: (float(v) if k == "eps" else np.asarray(v, dtype=float))
-                                 for k, v in d["glu"].items()})
+        glu: dict[str, Any] = {k: (float(v) if k == "eps" else np.asarray(v, dtype=float))
+                               for k, v in d["glu"].items()}
+        d["glu"] = GLULimit(**glu)
         for key in ("neurons", "pair", "signs"):
             d[key] = tuple(d[key])
         return cls(**d)
@@ -172,7 +174,7 @@ class EndState:
     @property
     def morse(self) -> MorseCounts | None:
         """The Hessian eigenvalue counts at critical points, else None."""
-        if self.n_negative is None:
+        if self.n_negative is None or self.n_zero is None or self.n_positive is None:
             return None
         return MorseCounts(self.n_negative, self.n_zero, self.n_positive)
 
@@ -180,6 +182,7 @@ class EndState:
         """One line for tables: the kind and what qualifies it."""
         if self.kind == EndKind.CHANNEL:
             ch = self.channel
+            assert ch is not None  # a channel end state carries its channel
             gap = "" if ch.loss_gap is None else f", loss - limit {ch.loss_gap:.2g}"
             return f"channel {ch.pair}, eps {ch.eps:.2g}{gap}"
         if self.critical:
@@ -275,8 +278,8 @@ def end_state(
         noise = NoiseFloor(math.inf, math.inf, 0)
     gtol = max(float(min_gnorm), noise.gradient)
     zero_loss = bool(loss <= max(float(minloss), noise.loss))
-    base = dict(loss=float(loss), gnorm=gnorm, gtol=gtol, noise=noise, zero_loss=zero_loss,
-                zero_tol=float(zero_tol))
+    base: dict[str, Any] = dict(loss=float(loss), gnorm=gnorm, gtol=gtol, noise=noise,
+                                zero_loss=zero_loss, zero_tol=float(zero_tol))
     channel = _channel(model, p, trajectory, float(loss))
     if channel is not None:
         return EndState(EndKind.CHANNEL, channel=channel, **base)

@@ -171,7 +171,7 @@ def glu_limit(net, p, i: int, j: int) -> GLULimit:
                     v=np.outer(a, delta))
 
 
-def place_on_channel(net, p, i: int, j: int, glu: dict, eps: float) -> np.ndarray:
+def place_on_channel(net, p, i: int, j: int, glu: GLULimit | Mapping, eps: float) -> np.ndarray:
     r"""Parameters with the pair ``(i, j)`` at distance ``eps`` along the channel of ``glu``.
 
     The inverse of :func:`glu_limit`: :math:`w_{i,j} = w \pm \varepsilon\Delta`,
@@ -256,7 +256,7 @@ def jump(net, p, i: int, j: int, factor: float = 2.0) -> np.ndarray:
 
 
 # -- the limit function ----------------------------------------------------------------------
-def glu_forward(glu: dict, X, activation) -> np.ndarray:
+def glu_forward(glu: GLULimit | Mapping, X, activation) -> np.ndarray:
     r"""The GLU :math:`c\,\sigma(w\cdot\tilde x) + (v\tilde x)\,\sigma'(w\cdot\tilde x)`.
 
     Parameters

@@ -59,7 +59,7 @@ class _Record:
     """Base of the reader's placeholders: a pickle may not BUILD on them or hash them."""
 
     __slots__ = ()
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # the idiom for "unhashable"
 
     def __setstate__(self, state) -> None:
         raise TorchFileError(f"the pickle sets state on a {type(self).__name__.strip('_')}")

@@ -189,12 +189,12 @@ class _Complement:
     def loss(self, x, **reg) -> float:
         return self.net.loss(self.point(x), **reg)
 
-    def fg(self, x, **reg):
-        loss, g = self.net.fg(self.point(x), **reg)
+    def fg(self, p, **reg) -> tuple[float, np.ndarray]:
+        loss, g = self.net.fg(self.point(p), **reg)
         return loss, self.b.T @ g
 
-    def fgh(self, x, **reg):
-        loss, g, H = self.net.fgh(self.point(x), **reg)
+    def fgh(self, p, **reg) -> tuple[float, np.ndarray, np.ndarray]:
+        loss, g, H = self.net.fgh(self.point(p), **reg)
         return loss, self.b.T @ g, self.b.T @ H @ self.b
 
 

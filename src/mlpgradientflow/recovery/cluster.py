@@ -226,6 +226,7 @@ def reconstruct_layer(
             "must be at least 2"
         )
     canon = canonicalize(W.reshape(N * k, d), symmetry, A.reshape(N * k, -1))
+    assert canon.outgoing is not None  # outgoing weights were given
     clusters, height, Z = find_clusters(canon.vectors, min_size)
     medians = [median_cosine_distance(canon.vectors[c]) for c in clusters]
     aligned = [m <= 1 - np.cos(beta) for m in medians]
@@ -243,8 +244,8 @@ def reconstruct_layer(
         np.add.at(sums, owners, canon.outgoing[members])
         a_out.append(sums[winner] if final_layer else sums)
     m = len(w_out)
-    w_out = np.array(w_out).reshape(m, d)
-    a_out = np.array(a_out).reshape((m, A.shape[2]) if final_layer else (m, N, A.shape[2]))
+    W_rec = np.array(w_out).reshape(m, d)
+    A_rec = np.array(a_out).reshape((m, A.shape[2]) if final_layer else (m, N, A.shape[2]))
     report = ClusterReport(
         cut_height=height,
         sizes=tuple(len(c) for c in clusters),
@@ -254,4 +255,4 @@ def reconstruct_layer(
         width=m,
         linkage=Z,
     )
-    return LayerReconstruction(w_out, a_out if final_layer else a_out.transpose(1, 0, 2), report)
+    return LayerReconstruction(W_rec, A_rec if final_layer else A_rec.transpose(1, 0, 2), report)

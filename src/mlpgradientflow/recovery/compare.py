@@ -121,6 +121,8 @@ def compare_with_teacher(
             f"{net.din}/{len(net.layers)}/{net.dout} and {teacher.din}/{len(teacher.layers)}/"
             f"{teacher.net.dout}"
         )
+    if len(net.layers) < 2:
+        raise ValueError("argument `result`: the network has no hidden layer to compare")
     tol = as_real("tol", tol, minimum=0.0)
     sym = check_symmetry(
         symmetry or getattr(result, "symmetry", None) or symmetry_class(net.layers[0].activation)
@@ -141,6 +143,7 @@ def compare_with_teacher(
         layers.append(LayerMatch(cosine_distances=dist[np.arange(len(T)), match].tolist(),
                                  match=match.tolist(), sign=sign.tolist(),
                                  excess_neurons=int(S.shape[0] - len(set(match.tolist())))))
+    assert D is not None  # set by the loop over the (>= 1) hidden layers
     k_s, k_t = net.layers[-2].width, teacher.layers[-2].width
     a_t = T_mats[-1][:, :k_t].T
     a_s = S_mats[-1][:, :k_s].T[match] * D[:, None]

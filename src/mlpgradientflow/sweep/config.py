@@ -151,10 +151,10 @@ def load_config(path: str | Path) -> SweepConfig:
             raise _unknown(str(path), key, _TOP)
         if key in _TOP[2:] and not isinstance(value, dict):
             raise ConfigError(f"{path}: {key} must be a table ([{key}]), got {value!r}")
-    table = dict(doc.get("train", {}))
+    train_table = dict(doc.get("train", {}))
     if "zero_tol" in doc:
-        table.setdefault("zero_tol", doc["zero_tol"])
-    kw: dict[str, Any] = {"train": train_options(f"{path}: [train]", table)}
+        train_table.setdefault("zero_tol", doc["zero_tol"])
+    kw: dict[str, Any] = {"train": train_options(f"{path}: [train]", train_table)}
     if "data_seed" in doc:
         kw["data_seed"] = _check(f"{path}: data_seed", [doc["data_seed"]], "nonneg")[0]
     for table, keys in _TABLES.items():

@@ -72,7 +72,7 @@ class GLUReadout(Record):
     loss: float
 
 
-def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> dict:
+def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> SaddleLineStability:
     r"""The matrix :math:`B` of neuron ``i`` and the stability of the saddle line made by
     duplicating it (Fukumizu & Amari 2000, Thm 3; paper App. A.1).
 
@@ -151,7 +151,7 @@ def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> dict:
     return SaddleLineStability(B=B, eigenvalues=ev, verdict=verdict)
 
 
-def glu_readout(X, y, w, activation, *, weights=None) -> dict:
+def glu_readout(X, y, w, activation, *, weights=None) -> GLUReadout:
     r"""The best output parameters of one GLU with a fixed gate :math:`w`: linear least
     squares
 

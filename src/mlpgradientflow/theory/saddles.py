@@ -64,7 +64,7 @@ class PermutationPoint(Record):
     morse_index: MorseCounts
     evals: np.ndarray
     valley: np.ndarray
-    gamma: list
+    gamma: np.ndarray
     pairs: list
     reduced: TrainResult
     reduced_net: object
@@ -131,7 +131,7 @@ def kth_order_point(
     gamma=0.5,
     train_options: dict | None = None,
     morse_tol: float = 1e-9,
-) -> dict:
+) -> PermutationPoint:
     r"""A K-th order permutation point: K disjoint pairs of neurons collide.
 
     Each pair :math:`(i_k, j_k)` of ``p_min`` is merged, the network with :math:`K`

@@ -124,12 +124,12 @@ def discrete_dynamics(
     """Iterate ``x <- x - dx`` with the rule until a stopping rule fires."""
     net = obj.net
     full = batchsize is None or batchsize >= getattr(net, "n_samples", 1)
-    batches = None if full else _Batches(net, int(batchsize), rng)
+    batches = None if full or batchsize is None else _Batches(net, int(batchsize), rng)
     x = np.array(x0, dtype=float, copy=True)
     state = rule.init(x)
     it = 0
     while True:
-        if full:
+        if batches is None:  # full batch
             _, g = obj.fg(x)
             epoch_done = True
         else:

@@ -347,6 +347,7 @@ class TrainOptions:
             groups.setdefault(group, {})[name] = value
         top = groups.pop(None, {})
         for group, changes in groups.items():
+            assert group is not None  # popped above
             top[group] = dataclasses.replace(getattr(self, group), **changes)
         return dataclasses.replace(self, **top) if top else self
 
@@ -412,7 +413,8 @@ def _listify(x):
 def _alg_to_json(alg):
     if isinstance(alg, str):
         return alg
-    if type(alg).__name__ in _RULES and dataclasses.is_dataclass(alg):
+    if (type(alg).__name__ in _RULES and dataclasses.is_dataclass(alg)
+            and not isinstance(alg, type)):
         return {"rule": type(alg).__name__, **_listify_dict(dataclasses.asdict(alg))}
     return {"object": repr(alg)}
 

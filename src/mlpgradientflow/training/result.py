@@ -240,7 +240,8 @@ class TrainResult:
     # -- files ---------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
         """Write the result to ``path`` (a ``.npz`` file), atomically."""
-        arrays = {k: np.asarray(getattr(self, k)) for k in _ARRAYS if getattr(self, k) is not None}
+        arrays: dict[str, Any] = {k: np.asarray(getattr(self, k)) for k in _ARRAYS
+                                  if getattr(self, k) is not None}
         arrays["trajectory_t"] = self.trajectory.t
         arrays["trajectory_x"] = self.trajectory.x
         meta = {f.name: getattr(self, f.name) for f in fields(self)

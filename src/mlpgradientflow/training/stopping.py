@@ -22,7 +22,12 @@ from __future__ import annotations
 import enum
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..endstate.channels import ChannelWatch
 
 __all__ = ["StopReason", "PhaseRecord", "StopRules", "Stop", "StepInfo"]
 
@@ -156,9 +161,9 @@ class StopRules:
     patience: int = 10**6
     minloss: float = 2e-32
     min_gnorm: float = 1e-15
-    channels: object | None = None
+    channels: ChannelWatch | None = None
     stop_on_channel: bool = False
-    callback: object | None = None
+    callback: Callable[[StepInfo], object] | None = None
     phase: str = ""
 
     def __post_init__(self) -> None:

@@ -19,6 +19,8 @@ name                solver
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .base import FlowProblem, FlowSolver, SolverFailure
 from .rk4 import RK4
 from .rosenbrock import Rodas4, Rodas5
@@ -31,7 +33,7 @@ __all__ = ["FlowProblem", "FlowSolver", "SolverFailure", "get_solver", "SOLVERS"
 
 
 
-SOLVERS = {
+SOLVERS: dict[str, Callable[[], FlowSolver]] = {
     "cvode_bdf": CVODESolver,
     "cvode_bdf_gmres": lambda: CVODESolver(linsolver="gmres"),
     "rodas4": Rodas4,
