@@ -36,7 +36,7 @@ def _readonly(a: np.ndarray | None) -> np.ndarray | None:
 
 
 class Dataset:
-    """Input, target and sample weights, checked (see the module docstring).
+    r"""Input, target and sample weights, checked (see the module docstring).
 
     Parameters
     ----------
@@ -44,7 +44,19 @@ class Dataset:
     target : array, optional
         MSE: (N,) or (N, Dout). NLL: integer labels (N,) or probabilities (N, Dout).
     weights : array (N,), optional
+        Non-negative sample weights :math:`w_n` (the loss is :math:`\frac1N\sum_n w_n\ell_n`).
     loss : {"mse", "nll"}
+        The loss the target is checked for.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.dataset import Dataset
+    >>> d = Dataset(np.zeros((3, 2), dtype=np.float32), [0, 2, 1], loss="nll")
+    >>> d.dtype, d.dout, d.target.tolist()                  # labels stay labels
+    (dtype('float32'), 3, [0, 2, 1])
+    >>> d.input.flags.writeable
+    False
     """
 
     def __init__(self, input, target=None, weights=None, *, loss: str = "mse") -> None:

@@ -83,6 +83,20 @@ class Net:
     ``net.data`` (:class:`~mlpgradientflow.dataset.Dataset`, None without data) and a private
     derivative engine. :meth:`with_layout`, :meth:`with_data` and :meth:`batch` make new
     nets from them (keeping the sample weights); a batch shares its parent's engine.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> net = mgf.Net([(2, "relu", True), (1, "identity", False)], input=X, target=X.sum(1))
+    >>> net.nparams, net.n_samples, net.loss_type
+    (8, 3, 'mse')
+    >>> p = mgf.params((np.eye(2), np.zeros(2)), np.ones((1, 2)))   # relu(x1) + relu(x2)
+    >>> net(p).ravel(), net.loss(p)                                 # fits exactly
+    (array([1., 1., 2.]), 0.0)
+    >>> net.gradient(p).shape, net.hessian(p).shape
+    ((8,), (8, 8))
     """
 
     #: of a :func:`~mlpgradientflow.gauss_hermite_net` only: the estimated relative error of
@@ -420,11 +434,26 @@ class TeacherNet:
 
 
 def params(*layers, dtype=np.float64) -> np.ndarray:
-    """Flat parameter vector from per-layer ``(W, b)`` pairs (``b=None``: no bias).
+    r"""Flat parameter vector from per-layer ``(W, b)`` pairs (``b=None``: no bias).
 
     A bare matrix ``W`` means no bias; a mapping ``{"w1": M_1, "w2": M_2, ...}`` (the
     reference's names, ``M_l = [W_l | b_l]``) is read in the order of its layer numbers.
 
+    Parameters
+    ----------
+    *layers : (W, b), W, or one mapping {"w1": M_1, ...}
+        Per layer, ``W`` of shape (k_l, k_{l-1}) and ``b`` of shape (k_l,), ``None`` (no
+        bias) or ``True`` (zero bias).
+    dtype : numpy dtype, optional
+        Of the result (default float64).
+
+    Returns
+    -------
+    ndarray, shape (P,)
+        The rows of :math:`M_l = [W_l \mid b_l]` one after the other, layer after layer.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from mlpgradientflow import params
     >>> params((np.ones((2, 3)), np.zeros(2)), (np.ones((1, 2)), None))
@@ -470,6 +499,20 @@ def params2dict(net, p=None) -> dict[str, np.ndarray]:
     shapes: the reference's ``params2dict(p)`` of a ComponentArray). A bare flat vector
     does not know its layer shapes: pass the net.
 
+    Parameters
+    ----------
+    net : Net or TrainResult
+        Gives the layer shapes (a TrainResult also gives ``p``).
+    p : array, shape (P,), optional
+        Flat parameters; required with a Net.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``"w{l}"`` -> :math:`M_l` of shape ``(k_l, k_{l-1} + bias_l)`` (a copy).
+
+    Examples
+    --------
     >>> import numpy as np, mlpgradientflow as mgf
     >>> net = mgf.Net([(2, "tanh", True), (1, "identity", False)], din=1)
     >>> {k: v.shape for k, v in params2dict(net, np.arange(6.0)).items()}

@@ -26,7 +26,20 @@ __all__ = ["Record"]
 
 
 class Record:
-    """Mixin for result dataclasses (declare them ``@dataclass(frozen=True, eq=False)``)."""
+    """Mixin for result dataclasses (declare them ``@dataclass(frozen=True, eq=False)``).
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> from mlpgradientflow.records import Record
+    >>> @dataclass(frozen=True, eq=False)
+    ... class Fit(Record):
+    ...     loss: float
+    ...     steps: int
+    >>> r = Fit(0.5, 10)
+    >>> r["loss"], list(r), r == {"loss": 0.5, "steps": 10}, {**r}
+    (0.5, ['loss', 'steps'], True, {'loss': 0.5, 'steps': 10})
+    """
 
     def keys(self) -> list[str]:
         return [f.name for f in fields(self)]  # type: ignore[arg-type]
