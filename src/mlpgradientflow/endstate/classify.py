@@ -48,7 +48,10 @@ ZERO_TOL = 1e-9
 
 
 class EndKind(enum.StrEnum):
-    """What a point is: compare with plain strings, ``state.kind == "minimum"``."""
+    """What a point is: compare with plain strings, ``state.kind == "minimum"``.
+
+    The ``kind`` of the :class:`EndState` returned by :func:`end_state`.
+    """
 
     MINIMUM = "minimum"
     SADDLE = "saddle"
@@ -59,6 +62,8 @@ class EndKind(enum.StrEnum):
 @dataclass(frozen=True)
 class ChannelState:
     r"""A flat channel and its GLU limit (see :mod:`mlpgradientflow.endstate.glu`).
+
+    Made by :func:`end_state` as ``EndState.channel`` when the point lies on a channel.
 
     Attributes
     ----------
@@ -147,6 +152,20 @@ class EndState:
         The extreme Hessian eigenvalues (critical points only).
     channel : ChannelState or None
         The channel, for ``kind == "channel"``.
+
+    Examples
+    --------
+    Returned by :func:`end_state` and carried by every ``TrainResult`` as ``end_state``:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-2, 2, 21)[:, None]
+    >>> net = mgf.Net([(1, "tanh", False), (1, "identity", False)], input=X, target=np.tanh(X))
+    >>> s = mgf.end_state(net, [1.0, 1.0])            # the teacher itself: zero loss
+    >>> s.kind == "minimum", s.critical, s.zero_loss, s.morse
+    (True, True, True, MorseCounts(n_negative=0, n_zero=0, n_positive=2))
+    >>> mgf.EndState.from_dict(s.to_dict()) == s
+    True
     """
 
     kind: EndKind

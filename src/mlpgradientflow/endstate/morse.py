@@ -15,7 +15,11 @@ __all__ = ["MorseCounts", "morse_index"]
 
 @dataclass(frozen=True, eq=False)
 class MorseCounts(Record):
-    """Hessian eigenvalues by sign (negative, near zero, positive)."""
+    """Hessian eigenvalues by sign (negative, near zero, positive).
+
+    Returned by :func:`morse_index` (and ``EndState.morse``); a
+    :class:`~mlpgradientflow.records.Record`, so it also reads as a mapping.
+    """
 
     n_negative: int
     n_zero: int
@@ -32,6 +36,13 @@ def morse_index(evals, tol: float = 1e-9) -> MorseCounts:
     An eigenvalue counts as zero when :math:`|\lambda| \le \mathrm{tol}\cdot\max_i|\lambda_i|`
     (relative tolerance; the default suits spectra computed in float64 from exact
     Hessians, whose null eigenvalues sit near :math:`10^{-16}\max|\lambda|`).
+
+    Parameters
+    ----------
+    evals : array, shape (P,)
+        Eigenvalues (any order), e.g. ``mgf.hessian_spectrum(net, p).values``.
+    tol : float, optional
+        Relative tolerance for zero, >= 0 (default :math:`10^{-9}`).
 
     Returns
     -------

@@ -47,6 +47,8 @@ _SEED = 20_251_203  # fixed: the estimate is a function of the point only
 class NoiseFloor:
     """Resolution of the computed loss and gradient at a point (see the module docstring).
 
+    Returned by :func:`noise_floor` (and kept as ``EndState.noise``).
+
     Attributes
     ----------
     loss : float
