@@ -138,7 +138,22 @@ def to_local_coords(subspace: LinearSubspace, p) -> np.ndarray:
     (see ``shared/spec/reference.md``); ported code that relied on that must flip the sign
     and rotate by :math:`U_{:,1:2}^\top[\hat v_1\ \hat v_2]`.
 
+    Parameters
+    ----------
+    subspace : LinearSubspace
+        The plane :math:`\mathrm{ref} + a_1 v_1 + a_2 v_2`.
+    p : array, shape (P,)
+        A point.
+
+    Returns
+    -------
+    ndarray, shape (2,)
+        :math:`(a_1, a_2)`.
+
+    Examples
+    --------
     >>> import numpy as np
+    >>> from mlpgradientflow.landscape import LinearSubspace, to_local_coords
     >>> S = LinearSubspace(np.zeros(3), np.array([1.0, 0, 0]), np.array([1.0, 1, 0]))
     >>> to_local_coords(S, S.point(0.5, -2.0)).round(12)
     array([ 0.5, -2. ])
@@ -149,6 +164,8 @@ def to_local_coords(subspace: LinearSubspace, p) -> np.ndarray:
 @dataclass(frozen=True)
 class SubspaceResult:
     r"""The minimum across the plane at one coordinate pair.
+
+    Returned by :func:`subspace_minloss` (one per point of :func:`subspace_minloss_on_grid`).
 
     Attributes
     ----------
