@@ -160,7 +160,7 @@ def _complement(rho: Array) -> Array:
 def _prepare(
     h: ArrayLike, k: ArrayLike, rho: ArrayLike, rho_c: ArrayLike | None
 ) -> tuple[Array, Array, Array, Array]:
-    """The arguments as float arrays broadcast together, :math:`\rho'` computed if missing."""
+    r"""The arguments as float arrays broadcast together, :math:`\rho'` computed if missing."""
     ha, ka, rhoa = (np.asarray(v, dtype=float) for v in (h, k, rho))
     rca = _complement(rhoa) if rho_c is None else np.asarray(rho_c, dtype=float)
     hb, kb, rhob, rcb = np.broadcast_arrays(ha, ka, rhoa, rca)

@@ -42,7 +42,23 @@ STATUS = {
 
 @dataclass
 class Trajectory:
-    """Recorded states: ``t`` (T,) flow times (iterations for discrete rules), ``x`` (T, P)."""
+    r"""Recorded states: ``t`` (T,) flow times (iterations for discrete rules), ``x`` (T, P).
+
+    Returned by :func:`~mlpgradientflow.train` as ``res.trajectory``: the
+    ``n_samples_trajectory`` log-spaced states of :math:`\theta(t)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-1, 1, 20)[:, None]
+    >>> net = mgf.Net([(1, "tanh", True), (1, "identity", True)], input=X, target=np.tanh(2 * X))
+    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=500, verbosity=0)
+    >>> len(res.trajectory), res.trajectory.x.shape, float(res.trajectory.t[0])
+    (101, (101, 4), 0.0)
+    >>> bool(np.array_equal(res.trajectory.x[0], res.init))
+    True
+    """
 
     t: np.ndarray
     x: np.ndarray
@@ -113,6 +129,21 @@ class TrainResult:
     The reference's keys ``ode_stopped_by``, ``optim_stopped_by`` (strings such as
     ``"maxiterations ≥ 100"``), ``ode_iterations``, ``optim_iterations``, ``ode_time_run``,
     ``optim_time_run`` are read-only views of the phase records.
+
+    Examples
+    --------
+    Fitting :math:`\\tanh(2x)` with one tanh neuron reaches the global minimum
+    :math:`(w, b, a, c) = (2, 0, 1, 0)`:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-1, 1, 20)[:, None]
+    >>> net = mgf.Net([(1, "tanh", True), (1, "identity", True)], input=X, target=np.tanh(2 * X))
+    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=500, verbosity=0)
+    >>> res.success, res.status, res.end_state.kind, res.x.round(6) + 0.0
+    (True, 0, <EndKind.MINIMUM: 'minimum'>, array([2., 0., 1., 0.]))
+    >>> res["ode_stopped_by"], res.message
+    ('min_gnorm ≤ 1e-15', 'minimum: flow stopped by min_gnorm ≤ 1e-15; optimiser stopped by min_gnorm ≤ 1e-15')
     """
 
     x: np.ndarray
@@ -285,7 +316,32 @@ def _jsonable(v):
 
 
 def load_result(path: str | os.PathLike) -> TrainResult:
-    """Read a result written by :meth:`TrainResult.save`."""
+    """Read a result written by :meth:`TrainResult.save`.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A ``.npz`` file written by :meth:`TrainResult.save` (of this file format).
+
+    Returns
+    -------
+    TrainResult
+        Equal to the saved one: arrays bit for bit, floats through their ``repr``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-1, 1, 20)[:, None]
+    >>> net = mgf.Net([(1, "tanh", True), (1, "identity", True)], input=X, target=np.tanh(2 * X))
+    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=500, verbosity=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     res.save(os.path.join(d, "res.npz"))
+    ...     back = mgf.load_result(os.path.join(d, "res.npz"))
+    >>> bool(np.array_equal(back.x, res.x)), back.end_state == res.end_state, back.nit == res.nit
+    (True, True, True)
+    """
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
         arrays = {k: z[k] for k in _ARRAYS if k in z.files}
