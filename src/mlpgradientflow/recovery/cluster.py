@@ -48,6 +48,18 @@ def cut_height(Z: np.ndarray, min_size: int) -> float:
     return :math:`h_{k^*}` with :math:`k^*` the last index of the first contiguous run of
     :math:`\max_k c_k`.
 
+    Parameters
+    ----------
+    Z : array, shape (n - 1, 4)
+        A scipy linkage matrix (``scipy.cluster.hierarchy.average``).
+    min_size : int
+        Smallest cluster that counts, :math:`\lfloor\gamma N\rfloor`.
+
+    Returns
+    -------
+    float
+        The cut height :math:`h_{k^*}` (one of ``Z[:, 2]``).
+
     Examples
     --------
     >>> import numpy as np
@@ -110,6 +122,19 @@ def find_clusters(features, min_size: int) -> tuple[list[np.ndarray], float, np.
 def median_cosine_distance(vectors) -> float:
     r"""Median of :math:`1 - \cos(v_i, v_j)` over the pairs of rows (0 for one row).
 
+    Parameters
+    ----------
+    vectors : array, shape (n, d)
+        Non-zero rows (a cluster's canonical incoming vectors).
+
+    Returns
+    -------
+    float
+        In [0, 2]; phase 2 drops a cluster above :math:`1 - \cos\beta`.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.recovery import median_cosine_distance
     >>> median_cosine_distance([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
     1.0
     """
@@ -128,6 +153,9 @@ class ClusterReport:
     :math:`\\le 1-\\cos\\beta`); ``winner`` (the student giving each collapsed neuron,
     -1 for an aligned cluster dropped because none of the 5 best students is in it);
     ``width`` (collapsed neurons); ``linkage`` (the scipy linkage matrix).
+
+    Returned by :func:`reconstruct_layer` as ``rec.report`` (and kept per layer in
+    ``ECResult.clusters``).
     """
 
     cut_height: float
@@ -142,7 +170,10 @@ class ClusterReport:
 @dataclass(frozen=True)
 class LayerReconstruction:
     """The collapsed layer: ``incoming`` (m, d), ``outgoing`` (N, m, d_next) or, for the
-    last hidden layer, (m, d_next); and the :class:`ClusterReport`."""
+    last hidden layer, (m, d_next); and the :class:`ClusterReport`.
+
+    Returned by :func:`reconstruct_layer` (see its example).
+    """
 
     incoming: np.ndarray
     outgoing: np.ndarray
