@@ -10,8 +10,9 @@ those ``__all__`` name (``mgf.theory.symmetry``, ...). For each public function 
 - for functions: a ``Parameters`` section when the signature has parameters, and a
   ``Returns`` (or ``Yields``) section unless the return annotation is ``None``.
 
-Exemption rule (the only one): a dataclass, ``NamedTuple``, ``Enum`` or exception class --
-a *result type*, which users receive rather than build -- may go without an example if its
+Exemption rule (the only one): a dataclass, ``NamedTuple``, ``Enum``, exception class or
+subclass of a built-in container (``list``, ``dict``) -- a *result type*, which users
+receive rather than build -- may go without an example if its
 docstring says where it comes from: "Returned by :func:`...`", "Raised by :func:`...`"
 (also "made by", "produced by", "built by", "yielded by", "stored by", "filled by", followed
 by a Sphinx cross-reference).
@@ -78,7 +79,7 @@ def _is_result_type(obj) -> bool:
     return inspect.isclass(obj) and (
         dataclasses.is_dataclass(obj) or issubclass(obj, enum.Enum)
         or (issubclass(obj, tuple) and hasattr(obj, "_fields"))
-        or issubclass(obj, BaseException))
+        or issubclass(obj, BaseException | list | dict))
 
 
 def _own_doc(obj) -> str:

@@ -55,7 +55,10 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class SaddleLineStability(Record):
-    """The matrix B of a neuron, its eigenvalues and the verdict on its saddle line."""
+    """The matrix B of a neuron, its eigenvalues and the verdict on its saddle line.
+
+    Returned by :func:`saddle_line_stability` (see its example).
+    """
 
     B: np.ndarray
     eigenvalues: np.ndarray
@@ -64,7 +67,10 @@ class SaddleLineStability(Record):
 
 @dataclass(frozen=True, eq=False)
 class GLUReadout(Record):
-    """The best output parameters ``c``, ``v`` of one GLU with gate ``w``, and the loss."""
+    """The best output parameters ``c``, ``v`` of one GLU with gate ``w``, and the loss.
+
+    Returned by :func:`glu_readout` (see its example); a ``glu`` for :func:`glu_forward`.
+    """
 
     w: np.ndarray
     c: np.ndarray
