@@ -85,6 +85,9 @@ class Activation:
 
         Activation(f, df, d2f, name="mine", symmetry="odd")
 
+    Every fact about an activation is declared on it, in one place: the built-ins set the
+    class attributes below (see the README, "Adding an activation").
+
     Parameters
     ----------
     f, df, d2f : callable
@@ -94,9 +97,6 @@ class Activation:
         Its name in reprs and saved results; must not be a built-in name.
     symmetry : str, optional
         Its symmetry class, one of :data:`SYMMETRIES` (``"none"`` unless declared).
-
-    Every fact about an activation is declared on it, in one place: the built-ins set the
-    class attributes below (see the README, "Adding an activation").
 
     Attributes
     ----------

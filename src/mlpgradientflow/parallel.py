@@ -198,6 +198,8 @@ def train_many(
         refusing it.
     progress : bool
         A progress bar over runs (tqdm when installed, else a line every few seconds).
+    blas_threads : int
+        BLAS threads of each local pool worker (default 1).
     **train_options
         Keyword options of :func:`~mlpgradientflow.train`, passed to every call.
 

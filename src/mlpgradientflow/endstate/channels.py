@@ -204,6 +204,16 @@ def find_channels(
     p : array (P,)
     res : TrainResult, Trajectory or array (T, P), optional
         The training run that ended at ``p``.
+    min_outgoing_norm : float, optional
+        Criterion 1 threshold on :math:`\sum_k \|a_k\|` (default 100).
+    max_cosine_distance : float, optional
+        Criterion 2 threshold (default :math:`10^{-3}`).
+    min_late_fraction : float, optional
+        Criterion 3 threshold (default 0.9).
+    n_last : int, optional
+        Saved steps criterion 3 looks at (default 50).
+    signs : bool or None, optional
+        Pair :math:`w` with :math:`-w` (odd activations); None detects it.
 
     Returns
     -------

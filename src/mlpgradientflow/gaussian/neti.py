@@ -89,6 +89,13 @@ class NetI:
         chain rule (:func:`~.neti_assembly.error_estimate`), relative to the size of the
         terms summed; rounding (about 1e-16 of those terms) is not included.
 
+    Raises
+    ------
+    NonFiniteError
+        (:class:`mlpgradientflow.NonFiniteError`) when the loss, gradient or Hessian is not
+        finite: a Gaussian integral beyond the float64 range (exp: :math:`E[e^{2w\cdot x}] =
+        e^{2\|w\|^2}` overflows for :math:`\|w\| > 18.8`; smaller values are exact).
+
     Warns
     -----
     AccuracyWarning
@@ -97,13 +104,6 @@ class NetI:
         Gauss–Hermite resolves, or a tolerance below the rounding floor of the
         Gauss–Hermite fast paths (5e-14). Built-in activations are accurate to about 1e-13
         relative at any weight norm up to 1e3 (``tests/test_neti_accuracy.py``).
-
-    Raises
-    ------
-    NonFiniteError
-        (:class:`mlpgradientflow.NonFiniteError`) when the loss, gradient or Hessian is not
-        finite: a Gaussian integral beyond the float64 range (exp: :math:`E[e^{2w\cdot x}] =
-        e^{2\|w\|^2}` overflows for :math:`\|w\| > 18.8`; smaller values are exact).
 
     Notes
     -----
