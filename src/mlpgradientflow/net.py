@@ -372,7 +372,7 @@ class TeacherNet:
         As for :class:`Net`; the last width must be given.
     din : int
         Input dimension (or give ``input``).
-    params : array, optional
+    params : array, shape (P,), optional
         Flat parameters; drawn with :meth:`Net.random_params` from ``rng`` when missing.
     rng : int or numpy.random.Generator, optional
     input : array (N, Din), optional

@@ -215,7 +215,7 @@ def hessian(net, p, *, maxnorm: float = math.inf, merge=None, out=None, input=No
 
 
 def fg(net, p, **kwargs):
-    """``(loss, gradient)`` in one pass (see :meth:`Net.fg`).
+    r"""``(loss, gradient)`` in one pass, :math:`(L(p), \nabla L(p))` (see :meth:`Net.fg`).
 
     Parameters
     ----------
@@ -246,7 +246,8 @@ def fg(net, p, **kwargs):
 
 
 def fgh(net, p, **kwargs):
-    """``(loss, gradient, Hessian)`` in one pass (see :meth:`Net.fgh`).
+    r"""``(loss, gradient, Hessian)`` in one pass, :math:`(L(p), \nabla L(p), \nabla^2 L(p))`
+    (see :meth:`Net.fgh`).
 
     Parameters
     ----------
@@ -279,7 +280,9 @@ def fgh(net, p, **kwargs):
 
 
 def hessian_spectrum(net, p, *, maxnorm: float = math.inf, merge=None, **data) -> Eigen:
-    """Eigenvalues (ascending) and eigenvectors (columns) of the exact Hessian.
+    r"""Eigenvalues (ascending) and eigenvectors (columns) of the exact Hessian:
+    :math:`\nabla^2 L(p) = V \operatorname{diag}(\lambda) V^\top`, :math:`\lambda_1 \le
+    \dots \le \lambda_P`, :math:`V^\top V = I` (``numpy.linalg.eigh``).
 
     Parameters
     ----------

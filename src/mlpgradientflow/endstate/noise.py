@@ -80,6 +80,10 @@ def noise_floor(
 ) -> NoiseFloor:
     r"""Estimate the noise floor of ``model``'s loss and gradient at ``p``.
 
+    With ``n`` sign patterns :math:`s_k` (fixed seed) and :math:`p_k = p + s_k \odot
+    \mathrm{ulp}(p)`: :math:`\delta_L = 2\max_k |L(p_k) - L(p)|`, :math:`\delta_g =
+    2\max_k \|\nabla L(p_k) - \nabla L(p)\|_\infty` (see the module docstring).
+
     Parameters
     ----------
     model : model

@@ -68,7 +68,7 @@ def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> Alignme
     Parameters
     ----------
     student_net : Net
-    p : array
+    p : array, shape (P,)
         Student parameters.
     teacher : TeacherNet
     signs : bool

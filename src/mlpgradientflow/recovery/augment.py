@@ -102,7 +102,9 @@ def noise_overlay(
 
 
 def tile_bounds(size: int, parts: int) -> list[tuple[int, int]]:
-    """Half-open tile ranges: ``size // parts`` each, the last takes the remainder.
+    r"""Half-open tile ranges: ``size // parts`` each, the last takes the remainder:
+    :math:`[i s, (i+1) s)` with :math:`s = \lfloor \mathrm{size}/\mathrm{parts}\rfloor`,
+    the last :math:`[(\mathrm{parts}-1) s, \mathrm{size})`.
 
     Parameters
     ----------
