@@ -41,7 +41,20 @@ __all__ = ["loss", "gradient", "hessian", "hessian_spectrum", "fg", "fgh", "Eige
 class Eigen(NamedTuple):
     """The spectrum of a symmetric matrix, as Julia's ``Eigen``: ``values`` (P,) ascending,
     ``vectors`` (P, P) with ``vectors[:, i]`` belonging to ``values[i]``; unpacks as
-    ``values, vectors = ...``. Returned by :func:`hessian_spectrum`."""
+    ``values, vectors = ...``. Returned by :func:`hessian_spectrum`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> net = mgf.Net([(1, "identity", False)], input=np.diag([1.0, 2.0]), target=np.zeros(2))
+    >>> spec = mgf.hessian_spectrum(net, np.zeros(2))       # H = diag(1, 4)
+    >>> spec.values, spec.vectors.shape
+    (array([1., 4.]), (2, 2))
+    >>> evals, evecs = spec
+    >>> bool(np.allclose(net.hessian(np.zeros(2)) @ evecs, evecs * evals))
+    True
+    """
 
     values: np.ndarray
     vectors: np.ndarray

@@ -19,6 +19,13 @@ class MorseCounts(Record):
 
     Returned by :func:`morse_index` (and ``EndState.morse``); a
     :class:`~mlpgradientflow.records.Record`, so it also reads as a mapping.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.endstate import morse_index
+    >>> m = morse_index([-3.0, -1.0, 0.0, 2.0])
+    >>> m.n_negative, m["n_positive"], dict(m)
+    (2, 1, {'n_negative': 2, 'n_zero': 1, 'n_positive': 1})
     """
 
     n_negative: int

@@ -49,6 +49,17 @@ class NoiseFloor:
 
     Returned by :func:`noise_floor` (and kept as ``EndState.noise``).
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.endstate import noise_floor
+    >>> X = np.random.default_rng(0).standard_normal((50, 2))
+    >>> net = mgf.Net([(3, "tanh", True), (1, "identity", True)], input=X, target=X[:, :1])
+    >>> nf = noise_floor(net, net.random_params(0))
+    >>> sorted(nf.to_dict()), bool(nf.loss < 1e-14), nf.evaluations
+    (['evaluations', 'gradient', 'loss'], True, 4)
+
     Attributes
     ----------
     loss : float

@@ -167,6 +167,18 @@ class SubspaceResult:
 
     Returned by :func:`subspace_minloss` (one per point of :func:`subspace_minloss_on_grid`).
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.landscape import subspace_minloss
+    >>> X = np.random.default_rng(0).standard_normal((50, 2))
+    >>> net = mgf.Net([(2, "tanh", True), (1, "identity", True)], input=X, target=X[:, :1] ** 2)
+    >>> plane = (net.random_params(1), net.random_params(2), net.random_params(3))
+    >>> r = subspace_minloss(net, plane, (0.1, 0.0), rng=0)
+    >>> (r.a1, r.a2), r.p.shape, r.best_x.shape            # P = 9, complement P - 2
+    ((0.1, 0.0), (9,), (7,))
+
     Attributes
     ----------
     a1, a2 : float

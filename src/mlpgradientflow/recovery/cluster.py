@@ -156,6 +156,21 @@ class ClusterReport:
 
     Returned by :func:`reconstruct_layer` as ``rec.report`` (and kept per layer in
     ``ECResult.clusters``).
+
+    Examples
+    --------
+    Four students, each with the teacher's two neurons (to 1e-6) and one outlier:
+
+    >>> import numpy as np
+    >>> from mlpgradientflow.recovery import reconstruct_layer
+    >>> rng = np.random.default_rng(0)
+    >>> teacher = rng.standard_normal((2, 3))
+    >>> W = np.stack([np.vstack([teacher + 1e-6 * rng.standard_normal((2, 3)),
+    ...                          100 * rng.standard_normal((1, 3))]) for _ in range(4)])
+    >>> rec = reconstruct_layer(W, np.ones((4, 3, 1)), np.arange(4.0), symmetry="none")
+    >>> r = rec.report
+    >>> r.sizes, all(r.aligned), r.winner, r.width, r.linkage.shape
+    ((4, 4), True, (0, 0), 2, (11, 4))
     """
 
     cut_height: float
@@ -172,7 +187,19 @@ class LayerReconstruction:
     """The collapsed layer: ``incoming`` (m, d), ``outgoing`` (N, m, d_next) or, for the
     last hidden layer, (m, d_next); and the :class:`ClusterReport`.
 
-    Returned by :func:`reconstruct_layer` (see its example).
+    Returned by :func:`reconstruct_layer`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.recovery import reconstruct_layer
+    >>> rng = np.random.default_rng(0)
+    >>> teacher = rng.standard_normal((2, 3))
+    >>> W = np.stack([np.vstack([teacher + 1e-6 * rng.standard_normal((2, 3)),
+    ...                          100 * rng.standard_normal((1, 3))]) for _ in range(4)])
+    >>> rec = reconstruct_layer(W, np.ones((4, 3, 1)), np.arange(4.0), symmetry="none")
+    >>> rec.incoming.shape, rec.outgoing.shape       # (m, d), last hidden layer: (m, d_next)
+    ((2, 3), (2, 1))
     """
 
     incoming: np.ndarray

@@ -58,8 +58,22 @@ DEFAULT_TRAIN_OPTIONS = DEFAULTS.replace(min_gnorm=1e-13, verbosity=0)
 class PermutationPoint(Record):
     """A (K-th order) permutation point and its valley.
 
-    Returned by :func:`kth_order_point` and :func:`permutation_point` (the keys are listed
-    and exemplified there).
+    Returned by :func:`kth_order_point` and :func:`permutation_point` (the keys are
+    explained there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.theory.saddles import permutation_point
+    >>> X = np.random.default_rng(0).standard_normal((100, 1))
+    >>> net = mgf.Net([(2, "tanh", False), (1, "identity", False)], input=X, target=np.sin(X))
+    >>> pp = permutation_point(net, np.array([1.0, -0.5, 1.0, 0.3]), 0, 1)
+    >>> list(pp)
+    ['p', 'loss', 'gnorm', 'morse_index', 'evals', 'valley', 'gamma', 'pairs', 'reduced', 'reduced_net']
+    >>> M1 = pp.reduced_net.unflatten(pp.reduced.x)[0]     # the merged neuron, split in two
+    >>> bool(np.allclose(net.unflatten(pp.p)[0], np.vstack([M1, M1])))
+    True
     """
 
     p: np.ndarray
