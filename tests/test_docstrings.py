@@ -9,6 +9,8 @@ those ``__all__`` name (``mgf.theory.symmetry``, ...). For each public function 
   run with ``pytest --doctest-modules`` on ``src``;
 - for functions: a ``Parameters`` section when the signature has parameters, and a
   ``Returns`` (or ``Yields``) section unless the return annotation is ``None``.
+- for functions and for classes other than result types (below): the name itself in the
+  example's code, so that the example exercises what it documents.
 
 Exemption rule (the only one): a dataclass, ``NamedTuple``, ``Enum``, exception class or
 subclass of a built-in container (``list``, ``dict``) -- a *result type*, which users
@@ -100,6 +102,10 @@ def _problems(obj) -> list[str]:
     if not has_example and not (_is_result_type(obj) and _ORIGIN.search(doc)):
         out.append("no Examples section with a doctest"
                    + (" (or 'Returned by :func:`...`')" if _is_result_type(obj) else ""))
+    code = "\n".join(line for line in sec.get("Examples", "").splitlines()
+                     if line.lstrip().startswith((">>>", "...")))
+    if has_example and not _is_result_type(obj) and not re.search(rf"\b{obj.__name__}\b", code):
+        out.append(f"the example does not use {obj.__name__}")
     if inspect.isroutine(obj):
         sig = inspect.signature(obj)
         if sig.parameters and "Parameters" not in sec:
@@ -134,6 +140,25 @@ def test_sections_parser():
 
     assert _problems(f) == ["no Examples section with a doctest", "no Parameters section",
                             "no Returns section"]
+
+    def g(x):
+        """Twice.
+
+        Parameters
+        ----------
+        x : float
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> 2 * 3
+        6
+        """
+
+    assert _problems(g) == ["the example does not use g"]
 
 
 @pytest.mark.parametrize("name", list(PUBLIC))

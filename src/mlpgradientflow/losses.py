@@ -337,9 +337,9 @@ class Regularizer:
     --------
     >>> import numpy as np
     >>> from mlpgradientflow.layout import Layout
-    >>> from mlpgradientflow.losses import make_regularizer
+    >>> from mlpgradientflow.losses import Regularizer
     >>> lay = Layout.from_spec([(2, "tanh", True), (1, "identity", False)], din=1)
-    >>> reg = make_regularizer(lay, 0.5, (0, (0, 1), 2.0))
+    >>> reg = Regularizer(lay, 0.5, (0, (0, 1), 2.0))
     >>> p = np.array([2.0, 0.0, 0.0, 0.0, 2.0, 2.0])     # nu = 12 / 12 = 1
     >>> g = np.zeros(6)
     >>> reg.apply(p, 0.0, g, None)                       # 0.5^3 / 3 + (2 / 2) * 2^2
