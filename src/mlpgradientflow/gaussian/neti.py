@@ -200,12 +200,16 @@ class NetI:
         return self.layout.layerspec
 
     def check_params(self, p, name: str = "p") -> np.ndarray:
+        """``p`` checked, as :meth:`Net.check_params <mlpgradientflow.Net.check_params>`."""
         return self.layout.check_params(p, self.dtype, name)
 
     def unflatten(self, p):
+        """Views :math:`M_l` into ``p``, as :meth:`Net.unflatten <mlpgradientflow.Net.unflatten>`."""
         return self.layout.unflatten(np.asarray(p, dtype=float))
 
     def random_params(self, rng=None, init: str = "glorot_normal") -> np.ndarray:
+        """Glorot weights, zero biases, as :meth:`Net.random_params
+        <mlpgradientflow.Net.random_params>`."""
         return self.layout.random_params(rng, init)
 
     def __call__(self, p, input) -> np.ndarray:
@@ -213,18 +217,53 @@ class NetI:
         return self.student(p, input)
 
     def loss(self, p, *, maxnorm: float = math.inf, merge=None) -> float:
+        r"""The population loss :math:`L(p) = E_{x\sim N(0, I)}[(\mathrm{student}_p(x) -
+        \mathrm{teacher}(x))^2]` (plus the barrier and merge penalty when given).
+
+        Parameters
+        ----------
+        p : array, shape (P,)
+            Student parameters.
+        maxnorm, merge : optional
+            As for :meth:`Net.loss <mlpgradientflow.Net.loss>`.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        Loss, gradient (P,) and Hessian (P, P) against the quadrature of a Gauss–Hermite
+        net, and zero at the teacher:
+
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> t = mgf.TeacherNet([(2, "erf", False), (1, "identity", False)], din=1, rng=0)
+        >>> layers = [(1, "erf", False), (1, "identity", False)]
+        >>> neti, gh = mgf.NetI(t, layers), mgf.gauss_hermite_net(t, layers, din=1)
+        >>> p = np.array([0.7, 1.2])
+        >>> [bool(np.abs(a(p) - b(p)).max() < 1e-12) for a, b in
+        ...  ((neti.loss, gh.loss), (neti.gradient, gh.gradient), (neti.hessian, gh.hessian))]
+        [True, True, True]
+        >>> mgf.NetI(t, [(2, "erf", False), (1, "identity", False)]).loss(t.params)
+        0.0
+        """
         return self._derivs(p, 0, maxnorm, merge)[0]
 
     def gradient(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
+        r""":math:`\nabla L(p)`, a new (P,) array or ``out`` (see :meth:`loss`)."""
         return self._derivs(p, 1, maxnorm, merge, out, names=("out", "hess_out"))[1]
 
     def hessian(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
+        r""":math:`\nabla^2 L(p)`, a new (P, P) array or ``out`` (see :meth:`loss`)."""
         return self._derivs(p, 2, maxnorm, merge, None, out, names=("gradient", "out"))[2]
 
     def fg(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None):
+        """``(loss, gradient)`` in one evaluation."""
         return self._derivs(p, 1, maxnorm, merge, grad_out)[:2]
 
     def fgh(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None, hess_out=None):
+        """``(loss, gradient, Hessian)`` in one evaluation."""
         return self._derivs(p, 2, maxnorm, merge, grad_out, hess_out)
 
     def __repr__(self) -> str:
