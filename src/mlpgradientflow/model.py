@@ -88,7 +88,8 @@ def check_model_protocol(model, name: str = "net") -> Model:
     >>> check_model_protocol("a net?")
     Traceback (most recent call last):
     ...
-    TypeError: argument `net` must be a model (Net, NetI, or an object with nparams, fg and fgh), got str without nparams, fg, fgh
+    TypeError: argument `net` must be a model (Net, NetI, or an object with nparams, fg and
+    fgh), got str without nparams, fg, fgh
     """
     if not isinstance(model, Model):
         missing = [a for a in ("nparams", "fg", "fgh") if not hasattr(model, a)]

@@ -95,7 +95,8 @@ class FolderLocked(RuntimeError):
     ...     try:
     ...         FolderLock(d).__enter__()
     ...     except FolderLocked as err:
-    ...         print(str(err).split(" on ")[0].replace(d, "DIR") == f"DIR is in use by process {os.getpid()}")
+    ...         message = str(err).split(" on ")[0].replace(d, "DIR")
+    ...         print(message == f"DIR is in use by process {os.getpid()}")
     True
     """
 

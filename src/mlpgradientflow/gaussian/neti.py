@@ -204,7 +204,8 @@ class NetI:
         return self.layout.check_params(p, self.dtype, name)
 
     def unflatten(self, p):
-        """Views :math:`M_l` into ``p``, as :meth:`Net.unflatten <mlpgradientflow.Net.unflatten>`."""
+        """Views :math:`M_l` into ``p``, as :meth:`Net.unflatten
+        <mlpgradientflow.Net.unflatten>`."""
         return self.layout.unflatten(np.asarray(p, dtype=float))
 
     def random_params(self, rng=None, init: str = "glorot_normal") -> np.ndarray:

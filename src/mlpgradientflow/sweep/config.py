@@ -69,7 +69,8 @@ class ConfigError(ValueError):
     ...         load_config(path)
     ...     except ConfigError as err:
     ...         print(str(err).split(": ", 1)[1])
-    [grid]: unknown key 'width' (did you mean 'widths'?); allowed: widths, seeds, activations, n, din
+    [grid]: unknown key 'width' (did you mean 'widths'?); allowed: widths, seeds,
+    activations, n, din
     """
 
 

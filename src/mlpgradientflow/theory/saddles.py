@@ -70,7 +70,8 @@ class PermutationPoint(Record):
     >>> net = mgf.Net([(2, "tanh", False), (1, "identity", False)], input=X, target=np.sin(X))
     >>> pp = permutation_point(net, np.array([1.0, -0.5, 1.0, 0.3]), 0, 1)
     >>> list(pp)
-    ['p', 'loss', 'gnorm', 'morse_index', 'evals', 'valley', 'gamma', 'pairs', 'reduced', 'reduced_net']
+    ['p', 'loss', 'gnorm', 'morse_index', 'evals', 'valley', 'gamma', 'pairs', 'reduced',
+     'reduced_net']
     >>> M1 = pp.reduced_net.unflatten(pp.reduced.x)[0]     # the merged neuron, split in two
     >>> bool(np.allclose(net.unflatten(pp.p)[0], np.vstack([M1, M1])))
     True

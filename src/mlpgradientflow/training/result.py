@@ -143,7 +143,8 @@ class TrainResult:
     >>> res.success, res.status, res.end_state.kind, res.x.round(6) + 0.0
     (True, 0, <EndKind.MINIMUM: 'minimum'>, array([2., 0., 1., 0.]))
     >>> res["ode_stopped_by"], res.message
-    ('min_gnorm ≤ 1e-15', 'minimum: flow stopped by min_gnorm ≤ 1e-15; optimiser stopped by min_gnorm ≤ 1e-15')
+    ('min_gnorm ≤ 1e-15',
+     'minimum: flow stopped by min_gnorm ≤ 1e-15; optimiser stopped by min_gnorm ≤ 1e-15')
     """
 
     x: np.ndarray
