@@ -369,7 +369,13 @@ class TrainOptions:
     @classmethod
     def make(cls, options: TrainOptions | Mapping | None = None, **keywords) -> TrainOptions:
         """Options from ``options`` (a TrainOptions, a mapping of keywords, or the defaults)
-        updated by the flat ``keywords`` (the reference's names, :data:`KEYWORDS`)."""
+        updated by the flat ``keywords`` (the reference's names, :data:`KEYWORDS`).
+
+        Examples
+        --------
+        >>> TrainOptions.make({"maxiterations_ode": 10}, verbosity=0)
+        TrainOptions(maxiterations_ode=10, verbosity=0)
+        """
         if options is None:
             base = DEFAULTS
         elif isinstance(options, TrainOptions):
@@ -381,7 +387,15 @@ class TrainOptions:
         return base.replace(**keywords)
 
     def replace(self, **keywords) -> TrainOptions:
-        """A copy with the flat ``keywords`` changed (errors name the unknown keyword)."""
+        """A copy with the flat ``keywords`` changed (errors name the unknown keyword).
+
+        Examples
+        --------
+        >>> opts = TrainOptions.make(maxiterations_ode=10)
+        >>> opts.replace(optim_solver="bfgs"), opts                   # opts is unchanged
+        (TrainOptions(optim_solver='bfgs', maxiterations_ode=10),
+         TrainOptions(maxiterations_ode=10))
+        """
         groups: dict[str | None, dict] = {}
         for key, value in keywords.items():
             if key not in KEYWORDS:
@@ -396,14 +410,29 @@ class TrainOptions:
         return dataclasses.replace(self, **top) if top else self
 
     def keywords(self) -> dict[str, Any]:
-        """The options as flat keywords, ``{name: value}`` for every name in :data:`KEYWORDS`."""
+        """The options as flat keywords, ``{name: value}`` for every name in :data:`KEYWORDS`.
+
+        Examples
+        --------
+        >>> kw = TrainOptions.make(maxiterations_ode=10).keywords()
+        >>> kw["maxiterations_ode"], kw["alg"], set(kw) == set(KEYWORDS)
+        (10, 'cvode_bdf', True)
+        """
         return {key: getattr(self if g is None else getattr(self, g), name)
                 for key, (g, name) in KEYWORDS.items()}
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict of the flat keywords. Solver names and the built-in rules
-        round-trip; other objects are recorded by ``repr`` (and cannot be rebuilt)."""
+        round-trip; other objects are recorded by ``repr`` (and cannot be rebuilt).
+
+        Examples
+        --------
+        >>> from mlpgradientflow.training import Adam
+        >>> j = TrainOptions.make(alg=Adam(eta=0.1)).to_json()
+        >>> j["alg"], j["maxT"]                                      # inf as a string
+        ({'rule': 'Adam', 'eta': 0.1, 'beta': [0.9, 0.999], 'eps': 1e-08}, 'inf')
+        """
         out = {}
         for key, value in self.keywords().items():
             if key == "alg":
@@ -423,7 +452,14 @@ class TrainOptions:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> TrainOptions:
-        """Rebuild options from :meth:`to_json` output (or a mapping of flat keywords)."""
+        """Rebuild options from :meth:`to_json` output (or a mapping of flat keywords).
+
+        Examples
+        --------
+        >>> opts = TrainOptions.make(maxiterations_ode=10, optim_solver="bfgs")
+        >>> TrainOptions.from_json(opts.to_json()) == opts
+        True
+        """
         kw = {}
         for key, value in d.items():
             if key == "alg":

@@ -210,7 +210,18 @@ class TrainResult:
 
     @property
     def status(self) -> int:
-        """0 converged, 1 budget exhausted, 2 channel, 3 failed, 4 stopped early (:data:`STATUS`)."""
+        """0 converged, 1 budget exhausted, 2 channel, 3 failed, 4 stopped early (:data:`STATUS`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> res.status, STATUS[res.status][:10]
+        (0, 'converged:')
+        """
         reasons = (self.ode.reason, self.optim.reason)
         if self.converged:
             return 0
@@ -255,7 +266,18 @@ class TrainResult:
 
     def keys(self) -> list[str]:
         """The result's keys (the reference's and scipy's names; ``include``/``exclude``
-        of :func:`~mlpgradientflow.train` leave some out)."""
+        of :func:`~mlpgradientflow.train` leave some out).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> res.keys()[:3], "nfev" in res.keys(), res["nfev"] == res.n_gradients
+        (['x', 'loss', 'gnorm'], True, True)
+        """
         hidden = set(self.info.get("hidden_keys", ()))
         return [k for k in [f.name for f in fields(self)] + list(_VIEWS) + list(_SCIPY)
                 if k not in hidden]
@@ -271,7 +293,23 @@ class TrainResult:
 
     # -- files ---------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write the result to ``path`` (a ``.npz`` file), atomically."""
+        """Write the result to ``path`` (a ``.npz`` file), atomically; :func:`load_result`
+        reads it back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     res.save(os.path.join(d, "res.npz"))
+        ...     back = load_result(os.path.join(d, "res.npz"))
+        >>> back.x, back.ode_stopped_by
+        (array([2.]), 'maxiterations ≥ 50')
+        """
         arrays = {k: np.asarray(getattr(self, k)) for k in _ARRAYS if getattr(self, k) is not None}
         arrays["trajectory_t"] = self.trajectory.t
         arrays["trajectory_x"] = self.trajectory.x
@@ -290,6 +328,17 @@ class TrainResult:
         Parameters are ``{"w1": M_1, ...}`` with ``M_l = [W_l | b_l]`` as in the reference;
         ``input``/``target``/``weights`` are added in its layout when ``net`` is given.
         ``mgf.io.save_julia(path, res, net)`` writes it as the reference's ``pickle``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> d = res.to_reference_dict(net)
+        >>> d["x"], d["input"].shape, d["ode_stopped_by"]             # input (Din, N)
+        ({'w1': array([[2.]])}, (1, 3), 'maxiterations ≥ 50')
         """
         from ..io.julia import julia_dict  # the bridge sits above training
 
@@ -297,7 +346,18 @@ class TrainResult:
         return {k: v for k, v in julia_dict(self, net).items() if k not in hidden}
 
     def params2dict(self, p=None) -> dict:
-        """``{"w1": M_1, ...}`` of ``p`` (default: ``x``) in the run's layer shapes."""
+        """``{"w1": M_1, ...}`` of ``p`` (default: ``x``) in the run's layer shapes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> res.params2dict(), res.params2dict([5.0])
+        ({'w1': array([[2.]])}, {'w1': array([[5.]])})
+        """
         p = self.x if p is None else p
         out, o = {}, 0
         for i, (k, m) in enumerate(self.shapes, 1):
