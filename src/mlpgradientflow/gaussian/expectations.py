@@ -97,14 +97,15 @@ def has_closed_form(f1: str | Activation, f2: str | Activation | None = None) ->
     Returns
     -------
     bool
-        True when the expectations come from a closed form (relu, normal_cdf, sigmoid2
-        and their pairs), not a rule.
+        True when the expectations come from a closed form, not a rule: relu,
+        normal_cdf and sigmoid2 alone; the pair relu–relu and pairs of normal_cdf and
+        sigmoid2 (not relu with either).
 
     Examples
     --------
     >>> from mlpgradientflow.gaussian import has_closed_form
-    >>> has_closed_form("relu")
-    True
+    >>> has_closed_form("relu"), has_closed_form("relu", "sigmoid2")
+    (True, False)
     >>> has_closed_form("sigmoid2", "normal_cdf"), has_closed_form("relu", "tanh")
     (True, False)
     """

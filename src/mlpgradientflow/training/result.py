@@ -45,7 +45,8 @@ class Trajectory:
     r"""Recorded states: ``t`` (T,) flow times (iterations for discrete rules), ``x`` (T, P).
 
     Returned by :func:`~mlpgradientflow.train` as ``res.trajectory``: the
-    ``n_samples_trajectory`` log-spaced states of :math:`\theta(t)`.
+    ``n_samples_trajectory`` log-spaced states of :math:`\theta(t)` (and phase 2's final
+    point, when phase 2 moved it).
 
     Examples
     --------

@@ -62,8 +62,9 @@ def get_solver(alg) -> FlowSolver:
     Examples
     --------
     >>> from mlpgradientflow.training import get_solver
-    >>> get_solver("RK4"), get_solver("rk45"), get_solver("cvode_bdf").uses_jacobian
-    (RK4(), ScipySolver('rk45'), True)
+    >>> from mlpgradientflow.training.solvers import RK4
+    >>> get_solver("RK4"), get_solver(RK4).name, get_solver("cvode_bdf").uses_jacobian
+    (RK4(), 'rk4', True)
     """
     if isinstance(alg, FlowSolver):
         return alg
