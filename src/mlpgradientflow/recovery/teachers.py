@@ -100,8 +100,9 @@ def teacher_aware_uniform(
     Returns
     -------
     ndarray, shape (n, din)
-        The queries, :math:`n = \max(2, \lfloor\cdot\rfloor \text{ or } \lceil\cdot\rceil
-        (\mathrm{factor}\cdot P))`.
+        The queries: :math:`n = \max(2, \lfloor \mathrm{factor}\cdot P\rfloor)` for
+        ``factor`` :math:`\le 1`, :math:`\max(2, \lceil \mathrm{factor}\cdot P\rceil)` above,
+        with :math:`P` from :func:`student_nparams`.
 
     Examples
     --------

@@ -73,7 +73,7 @@ def run_sweep(cfg: SweepConfig, out: str | Path, executor=None, *, progress: boo
 
     Examples
     --------
-    One run, 20 flow steps (its end state is honestly "not converged"):
+    One run of 20 flow steps, too few to reach its end ("not converged"):
 
     >>> import tempfile
     >>> from mlpgradientflow.sweep import RUN_TRAIN, SweepConfig, run_sweep

@@ -248,9 +248,10 @@ def inactive_neurons_critical(net, layer: int = 0) -> bool:
     Returns
     -------
     bool
-        True when the gradient of the inactive neuron's outgoing weights,
-        :math:`\sigma(0)\,E[\partial\ell/\partial h_{next}]`, vanishes at every critical
-        point.
+        True when the gradient of an inactive neuron's outgoing weights,
+        :math:`\sigma(b)\,E[\partial\ell/\partial h_{next}]`, vanishes at every critical
+        point: :math:`\sigma(0) = 0` (with :math:`b = 0`), or a next-layer bias, whose own
+        criticality makes :math:`E[\partial\ell/\partial h_{next}] = 0`.
 
     Examples
     --------
