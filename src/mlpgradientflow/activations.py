@@ -234,15 +234,33 @@ class Activation:
         return y, d1, d2
 
     def __call__(self, x):
-        """f(x) (allocating)."""
+        """f(x) (allocating), the shape of ``x``.
+
+        Examples
+        --------
+        >>> get_activation("relu")(np.array([-1.0, 2.0]))
+        array([0., 2.])
+        """
         return self._eval(x, 0)[0]
 
     def deriv(self, x):
-        """f'(x) (allocating)."""
+        """f'(x) (allocating), the shape of ``x``.
+
+        Examples
+        --------
+        >>> get_activation("softplus").deriv(np.array([0.0]))     # the sigmoid
+        array([0.5])
+        """
         return self._eval(x, 1)[1]
 
     def second_deriv(self, x):
-        """f''(x) (allocating)."""
+        """f''(x) (allocating), the shape of ``x``.
+
+        Examples
+        --------
+        >>> get_activation("square").second_deriv(np.array([3.0]))  # x^2 / 2
+        array([1.])
+        """
         return self._eval(x, 2)[2]
 
     def __repr__(self) -> str:

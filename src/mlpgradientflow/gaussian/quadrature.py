@@ -204,6 +204,14 @@ class NormalIntegral:
         With ``u`` (``d = 2`` only) the pair is correlated:
         :math:`f(x_1, u x_1 + \sqrt{1-u^2}\,x_2)`. ``f`` may return shape (M, ...), which is
         summed over the first axis.
+
+        Examples
+        --------
+        >>> rule = NormalIntegral(N=40, d=2)
+        >>> round(float(rule(lambda z1, z2: z1**2 * z2**2, u=0.5)), 12)   # 1 + 2 u^2
+        1.5
+        >>> rule(lambda z1, z2: np.stack([z1, z1**2], axis=1)).round(12)  # E[z], E[z^2]
+        array([0., 1.])
         """
         cols = [self.x[:, i] for i in range(self.d)]
         if u is not None:

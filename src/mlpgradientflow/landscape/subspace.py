@@ -112,13 +112,27 @@ class LinearSubspace:
         return self.b.shape[1]
 
     def point(self, a1: float, a2: float) -> np.ndarray:
-        r""":math:`\mathrm{ref} + a_1 \hat v_1 + a_2 \hat v_2`, a new array (P,)."""
+        r""":math:`\mathrm{ref} + a_1 \hat v_1 + a_2 \hat v_2`, a new array (P,).
+
+        Examples
+        --------
+        >>> S = LinearSubspace(np.zeros(3), [2.0, 0.0, 0.0], [0.0, 0.0, 3.0])  # unit v-hats
+        >>> S.point(1.0, -1.0)
+        array([ 1.,  0., -1.])
+        """
         a1, a2 = as_real("a1", a1), as_real("a2", a2)
         return self.ref + a1 * self.v1 + a2 * self.v2
 
     def coords(self, p) -> np.ndarray:
         r"""Plane coordinates :math:`(a_1, a_2)` of the orthogonal projection of ``p``:
-        the solution of :math:`[\hat v_1\ \hat v_2]\, a = U U^\top (p - \mathrm{ref})`."""
+        the solution of :math:`[\hat v_1\ \hat v_2]\, a = U U^\top (p - \mathrm{ref})`.
+
+        Examples
+        --------
+        >>> S = LinearSubspace(np.zeros(3), [2.0, 0.0, 0.0], [0.0, 0.0, 3.0])
+        >>> S.coords([5.0, 7.0, 1.0])                 # the 7 is off the plane
+        array([5., 1.])
+        """
         p = finite_array("p", p, ndim=1, dtype=np.float64)
         if p.shape != self.ref.shape:
             raise ValueError(f"argument `p` must have shape {self.ref.shape}, got {p.shape}")
