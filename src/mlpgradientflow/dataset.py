@@ -135,10 +135,12 @@ class Dataset:
 
     @property
     def n_samples(self) -> int:
+        """Number of samples N."""
         return self._input.shape[0]
 
     @property
     def din(self) -> int:
+        """Input dimension Din."""
         return self._input.shape[1]
 
     @property

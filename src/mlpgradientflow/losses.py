@@ -360,6 +360,7 @@ class Regularizer:
 
     @property
     def active(self) -> bool:
+        """Whether the barrier or the merge penalty is on."""
         return math.isfinite(self.maxnorm) or self.merge is not None
 
     def _excess(self, p: np.ndarray) -> float:
@@ -369,6 +370,8 @@ class Regularizer:
         return max(0.0, float(p @ p) / (2 * p.shape[0]) - self.maxnorm)
 
     def apply(self, p: np.ndarray, loss: float, g, H) -> float:
+        """Add the terms to ``g`` (P,) and ``H`` (P, P) in place (either may be None);
+        return the loss with them."""
         P = p.shape[0]
         ex = self._excess(p)
         if ex > 0:

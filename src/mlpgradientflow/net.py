@@ -505,10 +505,12 @@ class TeacherNet:
 
     @property
     def layers(self) -> tuple[Layer, ...]:
+        """The teacher's layers (tuple of Layer)."""
         return self.net.layers
 
     @property
     def din(self) -> int:
+        """Input dimension."""
         return self.net.din
 
     def __call__(self, input) -> np.ndarray:

@@ -42,6 +42,7 @@ class Record:
     """
 
     def keys(self) -> list[str]:
+        """The field names, in order."""
         return [f.name for f in fields(self)]  # type: ignore[arg-type]
 
     def __getitem__(self, key: str) -> Any:
@@ -56,15 +57,19 @@ class Record:
         return iter(self.keys())
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The field ``key``, or ``default`` when there is none."""
         return getattr(self, key) if key in self.keys() else default
 
     def items(self) -> list[tuple[str, Any]]:
+        """``(name, value)`` per field."""
         return [(k, getattr(self, k)) for k in self.keys()]
 
     def values(self) -> list[Any]:
+        """The field values, in order."""
         return [getattr(self, k) for k in self.keys()]
 
     def to_dict(self) -> dict[str, Any]:
+        """A plain dict of the fields."""
         return dict(self.items())
 
     def __eq__(self, other: object) -> bool:

@@ -248,6 +248,7 @@ class RunFolder:
 
     # -- paths --------------------------------------------------------------------------------
     def run_path(self, i: int) -> Path:
+        """The file of finished run ``i``, ``runs/run_{i:05d}.npz``."""
         return self.path / "runs" / f"run_{i:05d}.npz"
 
     def writer(self, i: int) -> RunWriter:

@@ -344,6 +344,7 @@ class ChannelWatch:
         self._count = 0
 
     def update(self, x) -> tuple[int, ...] | None:
+        """Record the state ``x`` (P,); the channel's neurons once it is established, else None."""
         if not self.active:
             return None
         self._states.append(np.array(x, dtype=float, copy=True))

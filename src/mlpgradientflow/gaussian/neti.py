@@ -177,26 +177,32 @@ class NetI:
     # -- the model interface: the layout's facts, the student's forward pass -----------------
     @property
     def layers(self) -> tuple[Layer, ...]:
+        """The student's layers (tuple of Layer)."""
         return self.layout.layers
 
     @property
     def din(self) -> int:
+        """Input dimension."""
         return self.layout.din
 
     @property
     def shapes(self) -> tuple:
+        """Shapes of the :math:`M_l`."""
         return self.layout.shapes
 
     @property
     def offsets(self) -> tuple:
+        """Offsets of the :math:`M_l` in ``p``."""
         return self.layout.offsets
 
     @property
     def nparams(self) -> int:
+        """Number of parameters P."""
         return self.layout.nparams
 
     @property
     def layerspec(self) -> list[tuple]:
+        """The layers as (width, activation name, bias), for results."""
         return self.layout.layerspec
 
     def check_params(self, p, name: str = "p") -> np.ndarray:

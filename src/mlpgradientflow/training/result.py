@@ -178,35 +178,43 @@ class TrainResult:
 
     @property
     def ode_stopped_by(self) -> str:
+        """The reference's stop string of phase 1, e.g. ``"maxiterations ≥ 100"``."""
         return self.ode.stopped_by
 
     @property
     def optim_stopped_by(self) -> str:
+        """The reference's stop string of phase 2."""
         return self.optim.stopped_by
 
     @property
     def ode_iterations(self) -> int:
+        """Accepted flow steps (or rule iterations) of phase 1."""
         return self.ode.iterations
 
     @property
     def optim_iterations(self) -> int:
+        """Optimiser iterations of phase 2."""
         return self.optim.iterations
 
     @property
     def ode_time_run(self) -> float:
+        """Wall-clock seconds of phase 1 (reported only)."""
         return self.ode.time
 
     @property
     def optim_time_run(self) -> float:
+        """Wall-clock seconds of phase 2 (reported only)."""
         return self.optim.time
 
     # -- scipy.optimize.OptimizeResult's names ---------------------------------------------
     @property
     def fun(self) -> float:
+        """scipy's name of ``loss``."""
         return self.loss
 
     @property
     def success(self) -> bool:
+        """scipy's name of ``converged``."""
         return self.converged
 
     @property
@@ -237,6 +245,7 @@ class TrainResult:
 
     @property
     def message(self) -> str:
+        """The end state and the stop reason of each phase that ran, in words."""
         kind = "not classified" if self.end_state is None else str(self.end_state.kind)
         parts = [f"{name} stopped by {rec.stopped_by}" for name, rec in
                  (("flow", self.ode), ("optimiser", self.optim))
@@ -245,18 +254,22 @@ class TrainResult:
 
     @property
     def nit(self) -> int:
+        """Flow steps plus optimiser iterations."""
         return self.ode.iterations + self.optim.iterations
 
     @property
     def nfev(self) -> int:
+        """Loss evaluations, ``n_gradients`` (each one gives the gradient too)."""
         return self.n_gradients
 
     @property
     def njev(self) -> int:
+        """Gradient evaluations, ``n_gradients``."""
         return self.n_gradients
 
     @property
     def nhev(self) -> int:
+        """Hessian evaluations, ``n_hessians``."""
         return self.n_hessians
 
     def __getitem__(self, key: str) -> Any:

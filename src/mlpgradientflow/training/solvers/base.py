@@ -94,6 +94,7 @@ class FlowSolver:
     n_steps: int = 0
 
     def start(self, problem: FlowProblem, t0: float, y0: np.ndarray) -> None:
+        """Begin at ``(t0, y0)`` on ``problem``; ``t``, ``y`` then hold the state."""
         raise NotImplementedError
 
     def step(self) -> None:
