@@ -67,3 +67,18 @@ def test_sweep_figure_titles_count_the_failed_runs(tmp_path, monkeypatch):
     assert titles == {"end_states.png": "end states of 2 runs (1 failed)",
                       "loss_vs_width.png": "2 runs (1 failed)",
                       "gnorm_hist.png": "2 runs (1 failed)"}
+
+
+def test_plot_distances_accepts_one_comparison_or_a_mapping():
+    """A single compare_with_teacher result (a Record) or a plain mapping draws one column."""
+    import matplotlib.pyplot as plt
+
+    import mlpgradientflow as mgf
+    from mlpgradientflow.recovery import compare_with_teacher, plot_distances
+
+    t = mgf.TeacherNet([(2, "tanh", True), (1, "identity", True)], din=2, rng=0)
+    one = compare_with_teacher((t.net, t.params), t)
+    for arg in (one, {"cosine_distances": [0.0, 1e-3], "success": False}):
+        ax = plot_distances(arg)
+        assert len(ax.collections) == 1
+        plt.close("all")

@@ -256,12 +256,13 @@ def shrink_net(net, p, keep, layer: int = 0):
         Distinct neuron indices, at least one.
     layer : int
         Hidden layer (0-based).
-    j : int, optional
-        Position of the copy in the wider layer, ``i < j <= width`` (default ``i + 1``).
 
     Returns
     -------
-    narrower_net, p_new
+    narrower_net : Net or NetI
+        The layer with ``len(keep)`` neurons.
+    p_new : ndarray, shape (narrower_net.nparams,)
+        The kept neurons' incoming and outgoing weights, in the order of ``keep``.
 
     Examples
     --------

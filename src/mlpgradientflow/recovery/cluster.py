@@ -48,6 +48,18 @@ def cut_height(Z: np.ndarray, min_size: int) -> float:
     return :math:`h_{k^*}` with :math:`k^*` the last index of the first contiguous run of
     :math:`\max_k c_k`.
 
+    Parameters
+    ----------
+    Z : array, shape (n - 1, 4)
+        A scipy linkage matrix (``scipy.cluster.hierarchy.average``).
+    min_size : int
+        Smallest cluster that counts, :math:`\lfloor\gamma N\rfloor`.
+
+    Returns
+    -------
+    float
+        The cut height :math:`h_{k^*}` (one of ``Z[:, 2]``).
+
     Examples
     --------
     >>> import numpy as np
@@ -110,6 +122,19 @@ def find_clusters(features, min_size: int) -> tuple[list[np.ndarray], float, np.
 def median_cosine_distance(vectors) -> float:
     r"""Median of :math:`1 - \cos(v_i, v_j)` over the pairs of rows (0 for one row).
 
+    Parameters
+    ----------
+    vectors : array, shape (n, d)
+        Non-zero rows (a cluster's canonical incoming vectors).
+
+    Returns
+    -------
+    float
+        In [0, 2]; phase 2 drops a cluster above :math:`1 - \cos\beta`.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.recovery import median_cosine_distance
     >>> median_cosine_distance([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
     1.0
     """
@@ -128,6 +153,24 @@ class ClusterReport:
     :math:`\\le 1-\\cos\\beta`); ``winner`` (the student giving each collapsed neuron,
     -1 for an aligned cluster dropped because none of the 5 best students is in it);
     ``width`` (collapsed neurons); ``linkage`` (the scipy linkage matrix).
+
+    Returned by :func:`reconstruct_layer` as ``rec.report`` (and kept per layer in
+    ``ECResult.clusters``).
+
+    Examples
+    --------
+    Four students, each with the teacher's two neurons (to 1e-6) and one outlier:
+
+    >>> import numpy as np
+    >>> from mlpgradientflow.recovery import reconstruct_layer
+    >>> rng = np.random.default_rng(0)
+    >>> teacher = rng.standard_normal((2, 3))
+    >>> W = np.stack([np.vstack([teacher + 1e-6 * rng.standard_normal((2, 3)),
+    ...                          100 * rng.standard_normal((1, 3))]) for _ in range(4)])
+    >>> rec = reconstruct_layer(W, np.ones((4, 3, 1)), np.arange(4.0), symmetry="none")
+    >>> r = rec.report
+    >>> r.sizes, all(r.aligned), r.winner, r.width, r.linkage.shape
+    ((4, 4), True, (0, 0), 2, (11, 4))
     """
 
     cut_height: float
@@ -142,7 +185,22 @@ class ClusterReport:
 @dataclass(frozen=True)
 class LayerReconstruction:
     """The collapsed layer: ``incoming`` (m, d), ``outgoing`` (N, m, d_next) or, for the
-    last hidden layer, (m, d_next); and the :class:`ClusterReport`."""
+    last hidden layer, (m, d_next); and the :class:`ClusterReport`.
+
+    Returned by :func:`reconstruct_layer`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.recovery import reconstruct_layer
+    >>> rng = np.random.default_rng(0)
+    >>> teacher = rng.standard_normal((2, 3))
+    >>> W = np.stack([np.vstack([teacher + 1e-6 * rng.standard_normal((2, 3)),
+    ...                          100 * rng.standard_normal((1, 3))]) for _ in range(4)])
+    >>> rec = reconstruct_layer(W, np.ones((4, 3, 1)), np.arange(4.0), symmetry="none")
+    >>> rec.incoming.shape, rec.outgoing.shape       # (m, d), last hidden layer: (m, d_next)
+    ((2, 3), (2, 1))
+    """
 
     incoming: np.ndarray
     outgoing: np.ndarray

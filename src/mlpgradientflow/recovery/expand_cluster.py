@@ -40,7 +40,7 @@ FINETUNE_DEFAULTS = DEFAULTS.replace(verbosity=0)
 
 @dataclass
 class ECResult:
-    """The outcome of :func:`expand_and_cluster`.
+    """The outcome of Expand-and-Cluster, returned by :func:`expand_and_cluster`.
 
     Attributes
     ----------

@@ -48,7 +48,26 @@ SOLVERS: dict[str, Callable[[], FlowSolver]] = {
 
 
 def get_solver(alg) -> FlowSolver:
-    """A fresh solver for a name, or ``alg`` itself when it is a FlowSolver (or its class)."""
+    """A fresh solver for a name, or ``alg`` itself when it is a FlowSolver (or its class).
+
+    Parameters
+    ----------
+    alg : str, FlowSolver or FlowSolver subclass
+        A name of :data:`SOLVERS` (case-insensitive), a solver object (returned as it is)
+        or a solver class (instantiated without arguments).
+
+    Returns
+    -------
+    FlowSolver
+        The solver.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.training import get_solver
+    >>> from mlpgradientflow.training.solvers import RK4
+    >>> get_solver("RK4"), get_solver(RK4).name, get_solver("cvode_bdf").uses_jacobian
+    (RK4(), 'rk4', True)
+    """
     if isinstance(alg, FlowSolver):
         return alg
     if isinstance(alg, type) and issubclass(alg, FlowSolver):

@@ -16,6 +16,28 @@ __all__ = ["RK4"]
 
 
 class RK4(FlowSolver):
+    r"""Classical RK4 with the fixed step ``dt`` (see the module docstring).
+
+    Examples
+    --------
+    Five steps of :math:`h = 0.15` on :math:`dw/dt = -\frac{10}{3}(w - 2)`: each step
+    multiplies :math:`w - 2` by RK4's :math:`R(z) = 1 + z + z^2/2 + z^3/6 + z^4/24` at
+    :math:`z = -0.5`, close to the exact flow :math:`2 - 2e^{-10t/3}` at :math:`t = 0.75`:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.training.solvers import RK4
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> res = mgf.train(net, [0.0], alg=RK4(dt=0.15), maxiterations_ode=5,
+    ...                 maxiterations_optim=0, verbosity=0)
+    >>> z = -0.5
+    >>> res.trajectory.x[-1], 2 - 2 * (1 + z + z**2 / 2 + z**3 / 6 + z**4 / 24) ** 5
+    (array([1.83550471]), 1.8355047055824332)
+    >>> float(2 - 2 * np.exp(-2.5))
+    1.8358300027522023
+    """
+
     name = "rk4"
     uses_jacobian = False
 
