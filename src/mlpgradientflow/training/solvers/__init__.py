@@ -13,7 +13,9 @@ name                solver
 ``"radau"``         SciPy Radau IIA order 5, exact Jacobian
 ``"rk45"``          SciPy Dormand-Prince 5(4), explicit
 ``"dop853"``        SciPy DOP853, explicit order 8
-``"rk4"``           classical RK4 with a fixed step
+``"rk4"``           classical RK4, adaptive with OrdinaryDiffEq's residual
+                    (defect) estimate: the reference's ``RK4()``
+``"rk4_fixed"``     classical RK4 with a fixed step (``dt``, or 1/λmax at the start)
 ==================  ==============================================================
 """
 
@@ -42,6 +44,7 @@ SOLVERS = {
     "rk45": lambda: ScipySolver("rk45"),
     "dop853": lambda: ScipySolver("dop853"),
     "rk4": RK4,
+    "rk4_fixed": lambda: RK4(adaptive=False),
 }
 
 
