@@ -111,7 +111,8 @@ def test_the_error_estimate_is_ordinary_diffeq_s_term_for_term():
 def test_the_gradient_flow_agrees_with_solve_ivp_at_tight_tolerance(small):
     net, p0 = small
     T = 20.0
-    res = mgf.train(net, p0, alg="rk4", maxT=T, reltol=1e-10, abstol=1e-10,
+    tol = 1e-10
+    res = mgf.train(net, p0, alg="rk4", maxT=T, reltol=tol, abstol=tol,
                     maxiterations_optim=0, min_gnorm=0.0, stop_on_channel=False,
                     n_samples_trajectory=30, **QUIET)
     assert res.ode_stopped_by == "maxT"
@@ -119,10 +120,10 @@ def test_the_gradient_flow_agrees_with_solve_ivp_at_tight_tolerance(small):
     ref = solve_ivp(lambda t, x: -net.gradient(x), (0.0, T), p0, method="DOP853",
                     rtol=1e-13, atol=1e-13, t_eval=ts)
     assert ref.success
-    # the trajectory is the solver's dense output (cubic Hermite) at log-spaced times
+    # the trajectory is the solver's dense output (cubic Hermite) at log-spaced times, whose
+    # residual the estimate controls: the error is about proportional to tol (|p| < 1)
     err = np.abs(res.trajectory.x - ref.y.T).max()
-    assert err < 1e-8, err
-    assert np.abs(res.trajectory.x[-1] - ref.y[:, -1]).max() < 1e-9
+    assert err < 30 * tol, err
 
 
 # -- step rejection, stiffness, failures ------------------------------------------------------
