@@ -58,8 +58,7 @@ def test_the_fixed_step_method_is_of_order_four():
 
 def test_the_adaptive_error_is_proportional_to_the_tolerance():
     """The defect is O(h^4) and controls about the error per unit step: the global error
-    scales like tol^1 (an embedded 4(5) estimate would give tol^(4/5)), the steps like
-    tol^(-1/4)."""
+    scales like tol^1 and stays below tol, the steps like tol^(-1/4)."""
     tols = np.array([1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10])
     errs, steps = [], []
     for tol in tols:

@@ -33,13 +33,17 @@ evaluations of :math:`f`,
 with :math:`p'(\sigma) = 6\sigma(1-\sigma)(y_1 - y_0)/h + (1 - 4\sigma + 3\sigma^2) k_1 +
 (3\sigma^2 - 2\sigma) k_5` (the derivative in :math:`t`). This is OrdinaryDiffEq's
 ``perform_step!`` for ``RK4`` term for term (points, interpolant, weights, RMS norm and the
-constant 2.1342); six new evaluations per step. How it compares with an embedded estimate
-(Dormand-Prince ``"rk45"``): an embedded pair estimates the local error at the step's end,
-:math:`O(h^5)`; the defect is :math:`O(h^4)`, one order lower, and bounds the error of the
-whole interpolant, not only of :math:`y_1`. It is therefore more conservative per step and
-close to *error per unit step* control: the global error comes out about proportional to
-the tolerance (``tests/test_rk4.py`` measures the slope), where ``"rk45"``'s scales like
-:math:`\mathrm{tol}^{4/5}`.
+constant 2.1342, taken as it is); six new evaluations per step.
+
+How it compares with an embedded estimate (Dormand-Prince ``"rk45"`` estimates the local
+error of its order-4 solution at the step's end, :math:`O(h^5)`, and propagates the order-5
+one): the defect is :math:`O(h^4)`, one order lower, and bounds the error of the whole
+interpolant, not only of :math:`y_1`; the controller then holds about the error per unit
+step, and the global error comes out about proportional to the tolerance
+(``tests/test_rk4.py`` measures the slope, 1.0). It is more conservative and costs more:
+on :math:`y' = -(y - \cos t) - \sin t`, :math:`t \in [0, 10]`, at rtol = atol = 1e-10,
+``"rk4"`` makes 7562 evaluations for an error of 2.4e-11, SciPy's RK45 1208 for 4.4e-11
+(both slope 1.0 over tolerances 1e-5 to 1e-10).
 
 **Step-size control** is OrdinaryDiffEq's default PI controller for this method (order
 :math:`k = 4`: :math:`\beta_1 = 7/(10k)`, :math:`\beta_2 = 2/(5k)`, safety
