@@ -28,6 +28,7 @@ test: $(VENV)/.stamp-test+plot
 bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_derivatives.py
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_solvers.py
 	$(BIN)/python benchmarks/bench_neti.py
 	$(BIN)/python benchmarks/bench_parallel.py
 	$(BIN)/python benchmarks/bench_end_state.py

@@ -83,7 +83,8 @@ def train(net: Model, p0, options: TrainOptions | None = None, *, callback=None,
         and bad values raise an error naming the keyword). Phase 1
         (:class:`~mlpgradientflow.training.options.FlowOptions`): ``alg`` (default
         ``"cvode_bdf"``; ``"cvode_bdf_gmres"``, ``"rodas4"``, ``"rodas5"``, ``"lsoda"``,
-        ``"bdf"``, ``"radau"``, ``"rk45"``, ``"dop853"``, ``"rk4"``, a FlowSolver, or a
+        ``"bdf"``, ``"radau"``, ``"rk45"``, ``"dop853"``, ``"rk4"`` (adaptive),
+        ``"rk4_fixed"``, a FlowSolver, or a
         discrete rule :class:`Descent`, :class:`Momentum`, :class:`Adam`), ``abstol`` and
         ``reltol`` (1e-6), ``dt``, ``maxT`` (inf), ``n_samples_trajectory`` (100),
         ``batchsize``, ``rng``. Phase 2

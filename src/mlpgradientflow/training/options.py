@@ -98,7 +98,7 @@ class FlowOptions:
     abstol, reltol : float
         ODE tolerances (1e-6 each, as the reference's code).
     dt : float or None
-        Initial step of adaptive solvers, the fixed step of ``"rk4"``.
+        Initial step of adaptive solvers, the fixed step of ``"rk4_fixed"``.
     maxT : float
         End of flow time (default: unbounded).
     n_samples_trajectory : int

@@ -13,7 +13,9 @@ name                solver
 ``"radau"``         SciPy Radau IIA order 5, exact Jacobian
 ``"rk45"``          SciPy Dormand-Prince 5(4), explicit
 ``"dop853"``        SciPy DOP853, explicit order 8
-``"rk4"``           classical RK4 with a fixed step
+``"rk4"``           classical RK4, adaptive with OrdinaryDiffEq's residual
+                    (defect) estimate: the reference's ``RK4()``
+``"rk4_fixed"``     classical RK4 with a fixed step (``dt``, or 1/λmax at the start)
 ==================  ==============================================================
 """
 
@@ -44,6 +46,7 @@ SOLVERS: dict[str, Callable[[], FlowSolver]] = {
     "rk45": lambda: ScipySolver("rk45"),
     "dop853": lambda: ScipySolver("dop853"),
     "rk4": RK4,
+    "rk4_fixed": lambda: RK4(adaptive=False),
 }
 
 
@@ -66,7 +69,7 @@ def get_solver(alg) -> FlowSolver:
     >>> from mlpgradientflow.training import get_solver
     >>> from mlpgradientflow.training.solvers import RK4
     >>> get_solver("RK4"), get_solver(RK4).name, get_solver("cvode_bdf").uses_jacobian
-    (RK4(), 'rk4', True)
+    (RK4(dt=None, adaptive=True), 'rk4', True)
     """
     if isinstance(alg, FlowSolver):
         return alg

@@ -29,8 +29,8 @@ class FlowProblem:
     ``fun`` returns a new (P,) array, ``jac`` a new (P, P) array (d fun_i / d y_j), ``jvp``
     (optional) the product ``jac(t, y) @ v`` without forming the matrix, ``fun_jac``
     (optional) both ``fun`` and ``jac`` at one point from one pass (the engine's ``fgh``).
-    ``dt`` is the initial step (adaptive solvers) or the fixed step (RK4); None lets the
-    solver choose. ``t_bound`` is the end of the time interval (may be inf).
+    ``dt`` is the initial step (adaptive solvers) or the fixed step (``"rk4_fixed"``); None
+    lets the solver choose. ``t_bound`` is the end of the time interval (may be inf).
     """
 
     fun: Callable[[float, np.ndarray], np.ndarray]
