@@ -32,6 +32,7 @@ bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_neti.py
 	$(BIN)/python benchmarks/bench_parallel.py
 	$(BIN)/python benchmarks/bench_end_state.py
+	$(BIN)/python benchmarks/bench_time_to_solution.py
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/python -m pip install -q ruff mypy
