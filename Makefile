@@ -28,9 +28,11 @@ test: $(VENV)/.stamp-test+plot
 bench: $(VENV)/.stamp-bench+test
 	$(BIN)/python benchmarks/bench_derivatives.py
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_solvers.py
 	$(BIN)/python benchmarks/bench_neti.py
 	$(BIN)/python benchmarks/bench_parallel.py
 	$(BIN)/python benchmarks/bench_end_state.py
+	$(BIN)/python benchmarks/bench_time_to_solution.py
 
 # the site, into docs/_build/html/: every warning is an error (all of them listed first);
 # SPHINXOPTS="-D plot_gallery=0" skips running the examples
@@ -40,8 +42,9 @@ docs: $(VENV)/.stamp-docs+plot
 	$(BIN)/python -m sphinx -b html -W --keep-going $(SPHINXOPTS) docs docs/_build/html
 
 lint: $(VENV)/.stamp-test
-	$(BIN)/python -m pip install -q ruff
+	$(BIN)/python -m pip install -q ruff mypy
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis docs/_build docs/api/generated docs/gallery docs/sg_execution_times.rst
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache docs/_build docs/api/generated docs/gallery docs/sg_execution_times.rst

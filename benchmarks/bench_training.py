@@ -11,8 +11,8 @@ The problem (the reference's "small" problem, MLPGradientFlow.jl ``scripts/ode.j
 (a) Trajectory comparison at equal wall time (``scripts/ode.jl``)
     Every method runs phase 1 only (``maxiterations_optim=0``) for ``--budget`` seconds
     of wall time, recording ``n_samples_trajectory=1000`` log-spaced points. Methods:
-    the flow solvers cvode_bdf, cvode_bdf_gmres, rodas4, lsoda, bdf, radau, rk45, dop853
-    (reltol = abstol = 1e-6, the package default) and rk4 with the fixed step
+    the flow solvers cvode_bdf, cvode_bdf_gmres, rodas4, lsoda, bdf, radau, rk45, dop853,
+    rk4 (adaptive; reltol = abstol = 1e-6, the package default) and rk4_fixed with the step
     dt = 0.05 (the largest Hessian eigenvalue along these flows is 12-35, so
     dt * λmax <= 1.8 stays inside RK4's real stability interval 2.78); the discrete rules
     Descent(1e-3), Descent(1e-2), Adam(1e-4), Adam(1e-3), full batch. Reference per seed:
@@ -122,7 +122,8 @@ FLOW_METHODS = [
     ("radau", {"alg": "radau"}),
     ("rk45", {"alg": "rk45"}),
     ("dop853", {"alg": "dop853"}),
-    ("rk4", {"alg": "rk4", "dt": RK4_DT}),
+    ("rk4", {"alg": "rk4"}),
+    ("rk4_fixed", {"alg": "rk4_fixed", "dt": RK4_DT}),
 ]
 RULES = [
     ("Descent(1e-3)", "Descent", 1e-3),
@@ -785,7 +786,7 @@ def peer_levels(records: list[dict]) -> dict:
 
 
 def part_of(record: dict) -> str:
-    """'a', 'b' or 'c' from a record's key (``a/111/rk4``, ``env:b-peer``, ``c/costs``)."""
+    """'a', 'b' or 'c' from a record's key (``a/111/rk45``, ``env:b-peer``, ``c/costs``)."""
     key = record.get("key", "")
     return key.split(":", 1)[1][0] if ":" in key else key[:1]
 

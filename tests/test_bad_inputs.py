@@ -381,6 +381,7 @@ ROWS = [
     ("compare_with_teacher tol", lambda: recovery.compare_with_teacher((NET, P), TEACHER, tol=-1.0), ValueError, "`tol` must be >= 0"),
     ("compare_with_teacher dout", lambda: recovery.compare_with_teacher((NET, P), mgf.TeacherNet([(3, "tanh", True), (2, "identity", True)], din=2, rng=0)), ValueError, "output size"),
     ("compare_with_teacher params", lambda: recovery.compare_with_teacher((NET, P[:3]), TEACHER), ValueError, "`result params`: expected a flat vector"),
+    ("compare_with_teacher no hidden layer", lambda: recovery.compare_with_teacher((mgf.Net([(1, "identity", True)], din=2), np.zeros(3)), mgf.TeacherNet([(1, "identity", True)], din=2, rng=0)), ValueError, "no hidden layer"),
     ("noise_overlay n negative", lambda: recovery.noise_overlay(BASE, -1), ValueError, "`n` must be an integer >= 0"),
     ("noise_overlay low NaN", lambda: recovery.noise_overlay(BASE, 2, low=np.nan), ValueError, "`low` must be finite"),
     ("noise_overlay low > high", lambda: recovery.noise_overlay(BASE, 2, 1.0, 0.0), ValueError, "need low < high"),

@@ -263,7 +263,8 @@ def test_the_sweep_reports_files_it_could_not_write(tmp_path, monkeypatch, capsy
 
 # -- failing flows ------------------------------------------------------------------------
 @pytest.mark.parametrize("kw", [dict(alg="radau", tauinv=1e300), dict(tauinv=1e300),
-                                dict(alg=mgf.training.solvers.RK4(dt=1e3)),
+                                dict(alg=mgf.training.solvers.RK4(dt=1e3, adaptive=False)),
+                                dict(alg="rk4", tauinv=1e300),
                                 dict(alg=mgf.Descent(1e3))])
 def test_a_failing_flow_ends_as_failed_with_the_best_finite_point(small, kw, capfd):
     net, _ = small

@@ -49,3 +49,36 @@ def test_loss_curves_show_phase_two():
     plot_loss_curves([R()], ["run"], ax=ax)
     ys = np.concatenate([line.get_ydata() for line in ax.get_lines()])
     assert 1e-12 in ys  # the final loss is drawn
+
+
+def test_sweep_figure_titles_count_the_failed_runs(tmp_path, monkeypatch):
+    from mlpgradientflow import plot
+    from mlpgradientflow.sweep import figures
+
+    titles = {}
+    monkeypatch.setattr(plot, "save_figure",
+                        lambda fig, path: titles.update({path.name: fig.axes[0].get_title()}))
+    monkeypatch.setattr(figures, "DETAIL_MAX", 0)  # the summary figures only
+    rows = [dict(error="", width=1, end_state="minimum", loss=1e-3, gnorm=1e-12),
+            dict(error="", width=3, end_state="saddle", loss=1e-5, gnorm=1e-9),
+            dict(error="ValueError: boom", width=3, end_state="", loss=0.0, gnorm=0.0)]
+    written, failed = figures.write_figures(rows, [], [], [], tmp_path)
+    assert written == ["end_states.png", "loss_vs_width.png", "gnorm_hist.png"] and failed == []
+    assert titles == {"end_states.png": "end states of 2 runs (1 failed)",
+                      "loss_vs_width.png": "2 runs (1 failed)",
+                      "gnorm_hist.png": "2 runs (1 failed)"}
+
+
+def test_plot_distances_accepts_one_comparison_or_a_mapping():
+    """A single compare_with_teacher result (a Record) or a plain mapping draws one column."""
+    import matplotlib.pyplot as plt
+
+    import mlpgradientflow as mgf
+    from mlpgradientflow.recovery import compare_with_teacher, plot_distances
+
+    t = mgf.TeacherNet([(2, "tanh", True), (1, "identity", True)], din=2, rng=0)
+    one = compare_with_teacher((t.net, t.params), t)
+    for arg in (one, {"cosine_distances": [0.0, 1e-3], "success": False}):
+        ax = plot_distances(arg)
+        assert len(ax.collections) == 1
+        plt.close("all")

@@ -53,15 +53,16 @@ def test_every_implicit_solver_reaches_the_same_minimum(small, alg):
     np.testing.assert_allclose(res.x, ref.x, atol=1e-7)
 
 
-@pytest.mark.parametrize("alg", ["rk45", "dop853", "rk4"])
+@pytest.mark.parametrize("alg", ["rk45", "dop853", "rk4", "rk4_fixed"])
 def test_explicit_solvers_follow_the_same_flow(small, alg):
     """Explicit solvers are slow near the minimum; compare at a fixed flow time."""
     net, p0 = small
     T = 3.0
     ref = mgf.train(net, p0, alg="radau", maxT=T, maxiterations_optim=0, reltol=1e-11,
                     abstol=1e-12, **QUIET)
-    res = mgf.train(net, p0, alg=alg if alg != "rk4" else RK4(dt=1e-3), maxT=T,
-                    maxiterations_optim=0, reltol=1e-9, abstol=1e-10, **QUIET)
+    solver = RK4(dt=1e-3, adaptive=False) if alg == "rk4_fixed" else alg
+    res = mgf.train(net, p0, alg=solver, maxT=T, maxiterations_optim=0, reltol=1e-9,
+                    abstol=1e-10, **QUIET)
     assert res.ode_stopped_by == "maxT" and res.trajectory.t[-1] == pytest.approx(T)
     np.testing.assert_allclose(res.trajectory.x[-1], ref.trajectory.x[-1], atol=1e-7)
 
@@ -227,7 +228,7 @@ def test_solver_fallback_when_the_first_step_fails(small, capsys):
             super().step()
 
     net, p0 = small
-    r = mgf.train(net, p0, alg=FailsOnce(dt=1e-3), maxiterations_ode=20, maxiterations_optim=0,
+    r = mgf.train(net, p0, alg=FailsOnce(dt=1e-3, adaptive=False), maxiterations_ode=20, maxiterations_optim=0,
                   verbosity=1, progress_interval=1e9)
     err = capsys.readouterr()
     assert "starting ODE fallback" in err.out

@@ -90,7 +90,23 @@ def as_params(p, nparams: int, dtype, name: str = "p") -> np.ndarray:
 
 
 class NonFiniteError(ValueError):
-    """A loss, gradient or Hessian came out NaN or Inf (overflow in the network)."""
+    """A loss, gradient or Hessian came out NaN or Inf (overflow in the network).
+
+    Raised by the derivatives (:func:`~mlpgradientflow.loss`, ``fg``, ``fgh``, ...) and
+    so by :func:`~mlpgradientflow.train` at its start; a ``ValueError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.array([[1.0], [2.0]])
+    >>> net = mgf.Net([(1, "exp", False), (1, "identity", False)], input=X, target=X)
+    >>> try:
+    ...     mgf.loss(net, [1000.0, 1.0])                    # exp(2000) overflows
+    ... except mgf.NonFiniteError as err:
+    ...     print(str(err)[:55])
+    the loss is not finite at these parameters: the network
+    """
 
 
 def check_finite_result(loss: float, g, H) -> None:

@@ -88,6 +88,16 @@ class Activation:
     Every fact about an activation is declared on it, in one place: the built-ins set the
     class attributes below (see the README, "Adding an activation").
 
+    Parameters
+    ----------
+    f, df, d2f : callable
+        Vectorised :math:`f`, :math:`f'` and :math:`f''`: an array in, an array of the same
+        shape out.
+    name : str, optional
+        Its name in reprs and saved results; must not be a built-in name.
+    symmetry : str, optional
+        Its symmetry class, one of :data:`SYMMETRIES` (``"none"`` unless declared).
+
     Attributes
     ----------
     name : str
@@ -105,6 +115,18 @@ class Activation:
         Name of its compiled kernel in ``_kernels/activations.c``, looked up by name.
     closed_form : bool
         Gaussian expectations in closed form (:mod:`mlpgradientflow.gaussian.closed_forms`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> sin = mgf.Activation(np.sin, np.cos, lambda x: -np.sin(x), name="sin", symmetry="odd")
+    >>> x = np.array([0.0, np.pi / 2])
+    >>> sin(x), sin.deriv(x).round(12), sin.second_deriv(x)
+    (array([0., 1.]), array([1., 0.]), array([-0., -1.]))
+    >>> net = mgf.Net([(2, sin, True), (1, "identity", True)], din=1)
+    >>> net.layers[0].activation_name
+    'sin'
     """
 
     name: str = "custom"
@@ -153,11 +175,14 @@ class Activation:
     # -- the kernel -------------------------------------------------------------------
     def _fused(self, x, y, d1, d2, s1, s2) -> None:
         """The NumPy kernel; ``s1``, ``s2`` are scratch arrays shaped like ``x``."""
-        y[...] = self._f(x)
+        f, df, d2f = self._f, self._df, self._d2f
+        # __init__ checks them for Activation itself; built-ins override this method
+        assert f is not None and df is not None and d2f is not None
+        y[...] = f(x)
         if d1 is not None:
-            d1[...] = self._df(x)
+            d1[...] = df(x)
         if d2 is not None:
-            d2[...] = self._d2f(x)
+            d2[...] = d2f(x)
 
     def fused(
         self,
@@ -174,6 +199,15 @@ class Activation:
         Buffers of constant derivatives (``d1_const``/``d2_const``) are left untouched,
         since the engine fills them once. Floating-point warnings follow the caller's
         ``np.errstate`` (the engine silences overflow and checks its results instead).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> x, y, d1, d2 = np.array([0.0, 1.0]), np.empty(2), np.empty(2), np.empty(2)
+        >>> get_activation("tanh").fused(x, y, d1, d2)    # tanh, 1 - y^2, -2 y (1 - y^2)
+        >>> y, d1, d2 + 0.0
+        (array([0.        , 0.76159416]), array([1.        , 0.41997434]),
+         array([ 0.        , -0.63970001]))
         """
         if self.d1_const is not None:
             d1 = None
@@ -203,15 +237,33 @@ class Activation:
         return y, d1, d2
 
     def __call__(self, x):
-        """f(x) (allocating)."""
+        """f(x) (allocating), the shape of ``x``.
+
+        Examples
+        --------
+        >>> get_activation("relu")(np.array([-1.0, 2.0]))
+        array([0., 2.])
+        """
         return self._eval(x, 0)[0]
 
     def deriv(self, x):
-        """f'(x) (allocating)."""
+        """f'(x) (allocating), the shape of ``x``.
+
+        Examples
+        --------
+        >>> get_activation("softplus").deriv(np.array([0.0]))     # the sigmoid
+        array([0.5])
+        """
         return self._eval(x, 1)[1]
 
     def second_deriv(self, x):
-        """f''(x) (allocating)."""
+        """f''(x) (allocating), the shape of ``x``.
+
+        Examples
+        --------
+        >>> get_activation("square").second_deriv(np.array([3.0]))  # x^2 / 2
+        array([1.])
+        """
         return self._eval(x, 2)[2]
 
     def __repr__(self) -> str:
@@ -653,7 +705,8 @@ ACTIVATIONS: dict[str, Activation] = _registry(
 )
 _ALIASES = {alias: a.name for a in ACTIVATIONS.values() for alias in a.aliases}
 for _act in ACTIVATIONS.values():
-    type(_act).__reduce__ = _builtin_reduce
+    # mypy's method-assign: patching the classes is the point (one pickling rule for all)
+    type(_act).__reduce__ = _builtin_reduce  # type: ignore[method-assign]
 
 
 def symmetry(act: str | Activation) -> str:
@@ -661,6 +714,19 @@ def symmetry(act: str | Activation) -> str:
     whether an activation is odd, even, ... for alignment, channels, canonical forms and
     slices.
 
+    Parameters
+    ----------
+    act : str or Activation
+        A name (aliases allowed) or an activation object.
+
+    Returns
+    -------
+    str
+        One of :data:`SYMMETRIES`.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.activations import symmetry
     >>> symmetry("tanh"), symmetry("erf"), symmetry("relu"), symmetry("g")
     ('odd', 'odd', 'even_linear_positive_scaling', 'none')
     >>> from mlpgradientflow import Poly
@@ -673,7 +739,18 @@ def symmetry(act: str | Activation) -> str:
 def get_activation(act: str | Activation, name: str = "act") -> Activation:
     """The :class:`Activation` for a name or an Activation object.
 
-    ``name`` is the argument named in error messages.
+    Parameters
+    ----------
+    act : str or Activation
+        A name of :data:`ACTIVATIONS` or an alias (``"erf"``, ``"tanh_fast"``); an
+        Activation is returned as it is.
+    name : str, optional
+        The argument named in error messages.
+
+    Returns
+    -------
+    Activation
+        The registry's object for a name (built-ins are singletons).
 
     Raises
     ------
@@ -681,6 +758,18 @@ def get_activation(act: str | Activation, name: str = "act") -> Activation:
         For an unknown name (the message lists the known names).
     TypeError
         For anything that is neither a string nor an Activation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.activations import get_activation
+    >>> erf = get_activation("erf")                  # alias of sigmoid2: erf(x / sqrt(2))
+    >>> erf.name, erf(np.array([0.0, 1.0]))
+    ('sigmoid2', array([0.        , 0.68268949]))
+    >>> get_activation("tan")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown activation 'tan' (argument `act`); known names: ...
     """
     if isinstance(act, Activation):
         return act
@@ -705,6 +794,31 @@ def normalize_layer_activation(
 
     A uniform per-neuron tuple collapses to the single activation, so that it runs through
     the same kernels and gives bit-identical results.
+
+    Parameters
+    ----------
+    act : str, Activation, or sequence of them
+        The layer's activation, or one per neuron (hidden layers only).
+    width : int
+        The layer's number of neurons (the length a per-neuron sequence must have).
+    layer : int
+        Index of the layer, named in error messages.
+    is_output : bool
+        Whether it is the output layer (softmax allowed, per-neuron activations not).
+
+    Returns
+    -------
+    Activation or tuple of Activation
+        One activation, or ``width`` of them when they differ.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.activations import normalize_layer_activation
+    >>> normalize_layer_activation(("tanh", "tanh"), 2, layer=0, is_output=False).name
+    'tanh'
+    >>> [a.name for a in normalize_layer_activation(("relu", "tanh"), 2, layer=0,
+    ...                                              is_output=False)]
+    ['relu', 'tanh']
     """
     if isinstance(act, tuple | list):
         if is_output:
@@ -733,6 +847,20 @@ def activation_groups(
 ) -> tuple[tuple[Activation, int, int], ...]:
     """Maximal contiguous runs ``(activation, lo, hi)`` of identical activations.
 
+    Parameters
+    ----------
+    act : Activation or tuple of Activation
+        A layer's activation(s), as :func:`normalize_layer_activation` returns them.
+    width : int
+        The layer's number of neurons.
+
+    Returns
+    -------
+    tuple of (Activation, int, int)
+        Runs covering neurons ``lo..hi-1``, in order.
+
+    Examples
+    --------
     >>> from mlpgradientflow.activations import activation_groups, get_activation
     >>> r, t = get_activation("relu"), get_activation("tanh")
     >>> [(a.name, lo, hi) for a, lo, hi in activation_groups((r, r, t, r), 4)]

@@ -127,7 +127,42 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; the exit status: 0, 1 when runs failed, 2 for bad input."""
+    """Run the command line; the exit status: 0, 1 when runs failed, 2 for bad input.
+
+    The console script ``mlpgradientflow`` calls it; errors are one line on stderr.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``), e.g.
+        ``["run", "--out", "results"]``, ``["sweep", "grid.toml", "--out", "DIR"]`` or
+        ``["show", "DIR"]``.
+
+    Returns
+    -------
+    int
+        The exit status.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.cli import main
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     res.save(os.path.join(d, "res.npz"))
+    ...     status = main(["show", os.path.join(d, "res.npz")])      # prints a summary
+    ...     missing = main(["show", os.path.join(d, "missing")])     # one line on stderr
+    ... # doctest: +ELLIPSIS
+    /...res.npz: one training run, P = 1
+      minimum: flow stopped by maxiterations ≥ 50; optimiser stopped by min_gnorm ≤ 1e-15
+    ...
+    >>> status, missing
+    (0, 2)
+    """
     args = _parser().parse_args(argv)
     from .storage import FolderLocked, ResumeError
     from .sweep import ConfigError, SweepInterrupted

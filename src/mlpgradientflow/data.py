@@ -63,8 +63,23 @@ def _shape(fn: str, n, d) -> tuple[int, int]:
 def normal(n: int, d: int, rng=None) -> np.ndarray:
     r"""Standard normal inputs :math:`x \sim \mathcal N(0, I_d)`, shape ``(n, d)``.
 
-    >>> normal(3, 2, rng=0).shape
-    (3, 2)
+    Parameters
+    ----------
+    n, d : int
+        Number of samples and input dimension.
+    rng : None, int or Generator, optional
+        Fresh entropy, a seed, or a generator.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+        Samples in rows.
+
+    Examples
+    --------
+    >>> X = normal(1000, 2, rng=0)
+    >>> X.shape, bool(abs(X.mean(axis=0)).max() < 0.1), bool(abs(X.std(axis=0) - 1).max() < 0.1)
+    ((1000, 2), True, True)
     """
     n, d = _shape("normal", n, d)
     return as_rng(rng).standard_normal((n, d))
@@ -73,6 +88,23 @@ def normal(n: int, d: int, rng=None) -> np.ndarray:
 def uniform(n: int, d: int, rng=None) -> np.ndarray:
     r"""Uniform inputs on :math:`[-\sqrt3, \sqrt3]^d` (zero mean, unit variance), ``(n, d)``.
 
+    :math:`x_i \sim U[-\sqrt3, \sqrt3]` independently, so :math:`E x_i = 0`,
+    :math:`E x_i^2 = 1`.
+
+    Parameters
+    ----------
+    n, d : int
+        Number of samples and input dimension.
+    rng : None, int or Generator, optional
+        Fresh entropy, a seed, or a generator.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+        Samples in rows.
+
+    Examples
+    --------
     >>> bool(abs(uniform(5, 3, rng=1)).max() <= SQRT3)
     True
     """
@@ -89,6 +121,22 @@ def grid(n_per_dim: int, d: int, low: float = -SQRT3, high: float = SQRT3) -> np
     of the flat-channel paper's Figure 2. Grids beyond :data:`MAX_VALUES` numbers
     (``n_per_dim**d * d``; 8 GB) raise ValueError instead of exhausting the memory.
 
+    Parameters
+    ----------
+    n_per_dim : int
+        Number of values per axis.
+    d : int
+        Input dimension.
+    low, high : float, optional
+        The axis range (default :math:`\pm\sqrt3`), ``low < high``.
+
+    Returns
+    -------
+    ndarray, shape (n_per_dim**d, d)
+        The grid points in rows.
+
+    Examples
+    --------
     >>> grid(3, 2, low=-1.0, high=1.0)[:4]
     array([[-1., -1.],
            [ 0., -1.],
@@ -123,6 +171,24 @@ def sobol(
     ``rng`` seeds the Owen scrambling (ignored when ``scramble=False``). Use a power of
     two for ``n``: only then is every dyadic box equally filled (scipy warns otherwise).
 
+    Parameters
+    ----------
+    n, d : int
+        Number of points and dimension (d <= 21201).
+    rng : None, int or Generator, optional
+        Seeds the scrambling.
+    scramble : bool, optional
+        Owen scrambling (default True).
+    distribution : {"uniform", "normal"}, optional
+        The target distribution (see above).
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+        The points in rows.
+
+    Examples
+    --------
     >>> sobol(4, 2, scramble=False)
     array([[-1.73205081, -1.73205081],
            [ 0.        ,  0.        ],
@@ -152,8 +218,22 @@ def sobol(
 
 def sphere(n: int, d: int, rng=None) -> np.ndarray:
     r"""Points uniform on the unit sphere :math:`S^{d-1} \subset \mathbb R^d`, ``(n, d)``:
-    normalised standard normal vectors.
+    normalised standard normal vectors, :math:`x = z/\|z\|` with :math:`z \sim \mathcal N(0, I_d)`.
 
+    Parameters
+    ----------
+    n, d : int
+        Number of points and dimension.
+    rng : None, int or Generator, optional
+        Fresh entropy, a seed, or a generator.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+        Unit vectors in rows.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> bool(np.allclose(np.linalg.norm(sphere(4, 3, rng=0), axis=1), 1.0))
     True
@@ -196,6 +276,11 @@ def rosenbrock(
         that for d > 2.
     zscore : bool
         Standardise over the sample (default True).
+
+    Returns
+    -------
+    ndarray, shape (N, 1)
+        The targets.
 
     Examples
     --------
@@ -265,6 +350,12 @@ def ec_teacher(
     dout : int
         Output width (default 1, as E&C).
     rng : None, int or Generator
+
+    Returns
+    -------
+    TeacherNet
+        The teacher, layers ``[*hidden, dout]``; call it on inputs (N, din) for targets
+        (N, dout).
 
     Examples
     --------

@@ -20,6 +20,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 
 from ._validation import finite_array
@@ -27,6 +29,10 @@ from ._validation import finite_array
 __all__ = ["Dataset"]
 
 
+@overload
+def _readonly(a: np.ndarray) -> np.ndarray: ...
+@overload
+def _readonly(a: None) -> None: ...
 def _readonly(a: np.ndarray | None) -> np.ndarray | None:
     if a is None:
         return None
@@ -36,7 +42,7 @@ def _readonly(a: np.ndarray | None) -> np.ndarray | None:
 
 
 class Dataset:
-    """Input, target and sample weights, checked (see the module docstring).
+    r"""Input, target and sample weights, checked (see the module docstring).
 
     Parameters
     ----------
@@ -44,7 +50,19 @@ class Dataset:
     target : array, optional
         MSE: (N,) or (N, Dout). NLL: integer labels (N,) or probabilities (N, Dout).
     weights : array (N,), optional
+        Non-negative sample weights :math:`w_n` (the loss is :math:`\frac1N\sum_n w_n\ell_n`).
     loss : {"mse", "nll"}
+        The loss the target is checked for.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.dataset import Dataset
+    >>> d = Dataset(np.zeros((3, 2), dtype=np.float32), [0, 2, 1], loss="nll")
+    >>> d.dtype, d.dout, d.target.tolist()                  # labels stay labels
+    (dtype('float32'), 3, [0, 2, 1])
+    >>> d.input.flags.writeable
+    False
     """
 
     def __init__(self, input, target=None, weights=None, *, loss: str = "mse") -> None:
@@ -72,6 +90,7 @@ class Dataset:
 
     def _check_target(self, target) -> np.ndarray:
         N = self._input.shape[0]
+        t: np.ndarray
         if self.loss == "nll":
             arr = np.asarray(target)
             if arr.ndim == 1:
@@ -123,10 +142,12 @@ class Dataset:
 
     @property
     def n_samples(self) -> int:
+        """Number of samples N."""
         return self._input.shape[0]
 
     @property
     def din(self) -> int:
+        """Input dimension Din."""
         return self._input.shape[1]
 
     @property
@@ -146,7 +167,15 @@ class Dataset:
         return self._input, self._target, self._weights
 
     def check_width(self, dout: int) -> None:
-        """Raise unless the target fits an output layer of width ``dout``."""
+        """Raise unless the target fits an output layer of width ``dout``.
+
+        Examples
+        --------
+        >>> Dataset(np.zeros((3, 1)), np.zeros((3, 2))).check_width(1)
+        Traceback (most recent call last):
+        ...
+        ValueError: argument `target` has 2 columns but the output layer has 1 neurons
+        """
         t = self._target
         if t is None:
             return
@@ -162,7 +191,14 @@ class Dataset:
 
     # -- new datasets -------------------------------------------------------------------------
     def subset(self, idx) -> Dataset:
-        """The samples ``idx`` (an index array or slice) as a new Dataset (rows copied)."""
+        """The samples ``idx`` (an index array or slice) as a new Dataset (rows copied).
+
+        Examples
+        --------
+        >>> d = Dataset(np.arange(4.0)[:, None], np.arange(4.0))
+        >>> d.subset(slice(1, 3)).input.ravel(), d.subset([3]).target.ravel()
+        (array([1., 2.]), array([3.]))
+        """
         def take(a):
             return None if a is None else np.ascontiguousarray(a[idx])
 
@@ -171,7 +207,14 @@ class Dataset:
 
     def replace(self, *, input=None, target=None, weights=None) -> Dataset:
         """The same data with some arrays replaced (new input drops the old target and
-        weights: they belong to the old samples)."""
+        weights: they belong to the old samples).
+
+        Examples
+        --------
+        >>> d = Dataset(np.zeros((2, 1)), [1.0, 2.0], weights=[1.0, 3.0])
+        >>> d.replace(target=[5.0, 6.0]).weights, d.replace(input=np.ones((3, 1))).target
+        (array([1., 3.]), None)
+        """
         if input is None:
             t = self._target if target is None else target
             w = self._weights if weights is None else weights

@@ -40,7 +40,20 @@ __all__ = ["Layer", "Layout", "parse_layers"]
 
 @dataclass(frozen=True)
 class Layer:
-    """One dense layer: ``width`` neurons, their activation(s), with or without bias."""
+    """One dense layer: ``width`` neurons, their activation(s), with or without bias.
+
+    Made by :func:`parse_layers` (``net.layers`` holds them); it computes
+    :math:`a = f(W a_{prev} + b)` with :math:`W` of shape (width, fan-in).
+
+    Examples
+    --------
+    >>> from mlpgradientflow.layout import parse_layers
+    >>> lay = parse_layers([(3, ("relu", "relu", "tanh"), True), (1, "identity", True)])[0]
+    >>> lay.width, lay.bias, lay.activation_name
+    (3, True, ['relu', 'relu', 'tanh'])
+    >>> [(a.name, lo, hi) for a, lo, hi in lay.groups]
+    [('relu', 0, 2), ('tanh', 2, 3)]
+    """
 
     width: int
     activation: Activation | tuple[Activation, ...]
@@ -78,6 +91,29 @@ def parse_layers(layers, *, dout: int | None = None) -> tuple[Layer, ...]:
     """Check a layer spec ``[(width, activation, bias), ...]`` and resolve activations.
 
     ``width=None`` on the last layer is replaced by ``dout`` (inferred from the target).
+
+    Parameters
+    ----------
+    layers : sequence of (width, activation, bias) or Layer
+        Input to output; per-neuron activation tuples in hidden layers only.
+    dout : int, optional
+        Output width for ``width=None`` on the last layer.
+
+    Returns
+    -------
+    tuple of Layer
+        One per entry, activations resolved to objects.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.layout import parse_layers
+    >>> [(lay.width, lay.activation_name, lay.bias)
+    ...  for lay in parse_layers([(4, "erf", True), (None, "identity", False)], dout=2)]
+    [(4, 'sigmoid2', True), (2, 'identity', False)]
+    >>> parse_layers([(0, "tanh", True)])
+    Traceback (most recent call last):
+    ...
+    ValueError: layers[0]: width must be a positive integer, got 0
     """
     layers = layer_list(layers)
     out = []
@@ -124,6 +160,16 @@ class Layout:
         Output width.
     loss_type : {"mse", "nll"}
         NLL for a softmax output, MSE otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.layout import Layout
+    >>> lay = Layout.from_spec([(2, "tanh", True), (1, "identity", False)], din=1)
+    >>> lay.shapes, lay.nparams, lay.loss_type
+    (((2, 2), (1, 2)), 6, 'mse')
+    >>> [M.tolist() for M in lay.unflatten(np.arange(6.0))]   # M_l = [W_l | b_l], row-major
+    [[[0.0, 1.0], [2.0, 3.0]], [[4.0, 5.0]]]
     """
 
     layers: tuple[Layer, ...]

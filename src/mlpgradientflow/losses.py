@@ -43,9 +43,37 @@ __all__ = [
 
 
 def softmax_rows(h: np.ndarray, out: np.ndarray, logp: np.ndarray | None = None) -> None:
-    """Row-wise softmax of ``h`` into ``out`` (max-shifted: never overflows).
+    r"""Row-wise softmax of ``h`` into ``out`` (max-shifted: never overflows).
 
-    With ``logp``, also the log-probabilities (log-sum-exp, exact for tiny probabilities).
+    With ``logp``, also the log-probabilities (log-sum-exp, exact for tiny probabilities):
+
+    .. math::
+
+        a_{no} = \frac{e^{h_{no} - m_n}}{\sum_k e^{h_{nk} - m_n}}, \qquad
+        m_n = \max_k h_{nk}.
+
+    Parameters
+    ----------
+    h : ndarray, shape (n, K)
+        Pre-activations, one sample per row.
+    out : ndarray, shape (n, K)
+        Receives the probabilities.
+    logp : ndarray, shape (n, K), optional
+        Receives :math:`\log a_{no}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.losses import softmax_rows
+    >>> a = np.empty((2, 3))
+    >>> softmax_rows(np.array([[0.0, 0.0, 0.0], [1000.0, 0.0, -1000.0]]), a)
+    >>> a
+    array([[0.33333333, 0.33333333, 0.33333333],
+           [1.        , 0.        , 0.        ]])
+    >>> a, logp = np.empty((1, 2)), np.empty((1, 2))
+    >>> softmax_rows(np.array([[0.0, -800.0]]), a, logp)
+    >>> logp                                  # log a would be log(0) = -inf
+    array([[   0., -800.]])
     """
     m = h.max(axis=1, keepdims=True)
     z = out if logp is None else logp
@@ -61,9 +89,49 @@ def softmax_rows(h: np.ndarray, out: np.ndarray, logp: np.ndarray | None = None)
 
 
 def output_step(layout, ws, n: int, t: np.ndarray, w: np.ndarray | None, order: int) -> float:
-    """Weighted loss sum of a chunk; writes dl/dh into ``ws.delta[-1]`` and, for
+    r"""Weighted loss sum of a chunk; writes dl/dh into ``ws.delta[-1]`` and, for
     ``order == 2``, what the second derivative d^2 l/dh^2 needs into ``ws.e2``
     (MSE: its diagonal; NLL: the per-sample scale w c).
+
+    The formulas are those of the module docstring: MSE :math:`\ell = w\sum_o(a_o -
+    t_o)^2`, :math:`\partial\ell/\partial h_o = 2w(a_o - t_o)f'(h_o)`; NLL
+    :math:`\ell = -w\sum_o t_o\log a_o`, :math:`\partial\ell/\partial h = w(c\,a - t)`.
+
+    Parameters
+    ----------
+    layout : Layout
+        The network's layout (its output layer and loss).
+    ws : Workspace
+        Holds the output layer's ``h``, ``y`` (and ``d1``, ``d2``) of the chunk, from the
+        forward pass; receives ``delta[-1]`` (n, Dout) and ``e2``.
+    n : int
+        Samples in the chunk (the leading rows of the buffers).
+    t : ndarray, shape (n, Dout), or labels (n,) for NLL
+        Targets of the chunk.
+    w : ndarray, shape (n,), or None
+        Sample weights.
+    order : {0, 1, 2}
+        Derivative order.
+
+    Returns
+    -------
+    float
+        :math:`\sum_n \ell_n` over the chunk (weighted).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.derivatives.engine import Engine
+    >>> from mlpgradientflow.derivatives.workspace import Workspace
+    >>> from mlpgradientflow.layout import Layout
+    >>> from mlpgradientflow.losses import output_step
+    >>> lay = Layout.from_spec([(1, "identity", False)], din=1)
+    >>> ws = Workspace(Engine(lay), 3, 2)
+    >>> ws.y[-1][:] = ws.h[-1][:] = [[1.0], [2.0], [3.0]]          # outputs a = h
+    >>> output_step(lay, ws, 3, np.zeros((3, 1)), None, 2)         # sum of (a - t)^2
+    14.0
+    >>> ws.delta[-1].ravel(), ws.e2.ravel()                         # 2 (a - t) and 2
+    (array([2., 4., 6.]), array([2., 2., 2.]))
     """
     if layout.loss_type == "nll":
         return _nll_step(layout, ws, n, t, w, order)
@@ -142,10 +210,41 @@ def _nll_step(layout, ws, n, t, w, order) -> float:
 
 
 def gauss_newton_factor(layout, ws, n: int) -> np.ndarray:
-    """Rows C with :math:`\\partial^2\\ell/\\partial h^2 = C_+^\\top C_+ - C_-^\\top C_-` per
+    r"""Rows C with :math:`\partial^2\ell/\partial h^2 = C_+^\top C_+ - C_-^\top C_-` per
     sample, shape (r, n, Dout): rows ``[:ws.r_pos]`` enter with +, the rest with -.
 
     Needs :func:`output_step` at order 2 on the same chunk.
+
+    Parameters
+    ----------
+    layout : Layout
+        The network's layout.
+    ws : Workspace
+        After :func:`output_step` at order 2; ``ws.r`` and ``ws.r_pos`` are set.
+    n : int
+        Samples in the chunk.
+
+    Returns
+    -------
+    ndarray, shape (r, n, Dout)
+        The rows; for NLL :math:`C = \mathrm{diag}(\sqrt{wc\,a})(I - 1a^\top)` (r = Dout),
+        for MSE :math:`\sqrt{s_o}` on the diagonal (r = 2 Dout when some :math:`s_o < 0`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.derivatives.engine import Engine
+    >>> from mlpgradientflow.derivatives.workspace import Workspace
+    >>> from mlpgradientflow.layout import Layout
+    >>> from mlpgradientflow.losses import gauss_newton_factor, output_step
+    >>> lay = Layout.from_spec([(3, "softmax", False)], din=1)
+    >>> ws = Workspace(Engine(lay), 1, 2)
+    >>> ws.h[-1][:] = [[0.0, 1.0, 2.0]]
+    >>> loss = output_step(lay, ws, 1, np.array([2]), None, 2)  # label 2
+    >>> a = ws.y[-1][0]
+    >>> C = gauss_newton_factor(lay, ws, 1)[:, 0, :]
+    >>> C.shape, bool(np.allclose(C.T @ C, np.diag(a) - np.outer(a, a)))
+    ((3, 3), True)
     """
     dout = layout.dout
     key = ("V", len(layout.layers) - 1)
@@ -175,7 +274,40 @@ def gauss_newton_factor(layout, ws, n: int) -> np.ndarray:
 
 
 def curvature_apply(layout, ws, n: int, dh: np.ndarray, out: np.ndarray) -> None:
-    """``out = (d^2 l / dh^2) dh`` per sample (rows), after :func:`output_step` at order 2."""
+    r"""``out = (d^2 l / dh^2) dh`` per sample (rows), after :func:`output_step` at order 2.
+
+    MSE: :math:`s_o\,dh_o` with :math:`s_o = 2w(f'^2 + (a_o - t_o)f'')`; NLL:
+    :math:`wc\,(\mathrm{diag}(a) - aa^\top)\,dh`. The Hessian-vector product uses it.
+
+    Parameters
+    ----------
+    layout : Layout
+        The network's layout.
+    ws : Workspace
+        After :func:`output_step` at order 2 on the chunk.
+    n : int
+        Samples in the chunk.
+    dh : ndarray, shape (n, Dout)
+        Directions in the output pre-activations.
+    out : ndarray, shape (n, Dout)
+        Receives the products.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.derivatives.engine import Engine
+    >>> from mlpgradientflow.derivatives.workspace import Workspace
+    >>> from mlpgradientflow.layout import Layout
+    >>> from mlpgradientflow.losses import curvature_apply, output_step
+    >>> lay = Layout.from_spec([(3, "softmax", False)], din=1)
+    >>> ws = Workspace(Engine(lay), 1, 2)
+    >>> ws.h[-1][:] = [[0.0, 1.0, 2.0]]
+    >>> _ = output_step(lay, ws, 1, np.array([2]), None, 2)
+    >>> a, out = ws.y[-1][0], np.empty((1, 3))
+    >>> curvature_apply(lay, ws, 1, np.array([[1.0, 0.0, 0.0]]), out)
+    >>> bool(np.allclose(out[0], (np.diag(a) - np.outer(a, a))[0]))
+    True
+    """
     if layout.loss_type == "nll":
         a = ws.y[-1][:n]
         np.multiply(a, dh, out=out)
@@ -186,7 +318,36 @@ def curvature_apply(layout, ws, n: int, dh: np.ndarray, out: np.ndarray) -> None
 
 
 class Regularizer:
-    """The barrier and merge penalty of a call, added to loss, gradient and Hessian."""
+    r"""The barrier and merge penalty of a call, added to loss, gradient and Hessian.
+
+    Barrier: :math:`(\nu - c)^3/3` for :math:`\nu = \|p\|^2/(2P) > c`; merge:
+    :math:`\frac\lambda2\|M_l[i] - M_l[j]\|^2` (see the module docstring). Made by
+    :func:`make_regularizer`, which checks the arguments.
+
+    Parameters
+    ----------
+    layout : Layout
+        The network's layout (where the merged neurons live in ``p``).
+    maxnorm : float
+        Barrier level :math:`c` (``inf``: off).
+    merge : (layer, (i, j), lam) or None
+        The merge penalty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.layout import Layout
+    >>> from mlpgradientflow.losses import Regularizer
+    >>> lay = Layout.from_spec([(2, "tanh", True), (1, "identity", False)], din=1)
+    >>> reg = Regularizer(lay, 0.5, (0, (0, 1), 2.0))
+    >>> p = np.array([2.0, 0.0, 0.0, 0.0, 2.0, 2.0])     # nu = 12 / 12 = 1
+    >>> g = np.zeros(6)
+    >>> reg.apply(p, 0.0, g, None)                       # 0.5^3 / 3 + (2 / 2) * 2^2
+    4.041666666666667
+    >>> g                 # 0.5^2 / 6 p, plus 2 (M[0] - M[1]) on M[0] and minus it on M[1]
+    array([ 4.08333333,  0.        , -4.        ,  0.        ,  0.08333333,
+            0.08333333])
+    """
 
     def __init__(self, layout, maxnorm: float, merge) -> None:
         self.maxnorm = float(maxnorm)
@@ -199,6 +360,7 @@ class Regularizer:
 
     @property
     def active(self) -> bool:
+        """Whether the barrier or the merge penalty is on."""
         return math.isfinite(self.maxnorm) or self.merge is not None
 
     def _excess(self, p: np.ndarray) -> float:
@@ -208,6 +370,8 @@ class Regularizer:
         return max(0.0, float(p @ p) / (2 * p.shape[0]) - self.maxnorm)
 
     def apply(self, p: np.ndarray, loss: float, g, H) -> float:
+        """Add the terms to ``g`` (P,) and ``H`` (P, P) in place (either may be None);
+        return the loss with them."""
         P = p.shape[0]
         ex = self._excess(p)
         if ex > 0:
@@ -246,7 +410,35 @@ class Regularizer:
 
 
 def make_regularizer(layout, maxnorm, merge) -> Regularizer:
-    """Validate ``maxnorm`` and ``merge`` against ``layout`` (errors name the argument)."""
+    r"""Validate ``maxnorm`` and ``merge`` against ``layout`` (errors name the argument).
+
+    Parameters
+    ----------
+    layout : Layout
+        The network's layout.
+    maxnorm : float
+        Barrier level :math:`c \ge 0` (``inf``: off).
+    merge : (layer, (i, j), lam) or None
+        0-based weight matrix ``layer``, two distinct neurons of it, finite strength.
+
+    Returns
+    -------
+    Regularizer
+        Inactive (``reg.active`` False) when both are off.
+
+    Examples
+    --------
+    >>> import math
+    >>> from mlpgradientflow.layout import Layout
+    >>> from mlpgradientflow.losses import make_regularizer
+    >>> lay = Layout.from_spec([(2, "tanh", True), (1, "identity", False)], din=1)
+    >>> make_regularizer(lay, math.inf, None).active, make_regularizer(lay, 1.0, None).active
+    (False, True)
+    >>> make_regularizer(lay, math.inf, (0, (0, 2), 1.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: argument `merge`: neurons must be in 0..1 for layer 0, got (0, 2)
+    """
     if merge is None and maxnorm == math.inf:
         return Regularizer(layout, math.inf, None)
     try:

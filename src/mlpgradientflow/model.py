@@ -41,7 +41,19 @@ __all__ = ["Model", "check_model_protocol"]
 
 @runtime_checkable
 class Model(Protocol):
-    """Structural type of a model (see the module docstring)."""
+    """Structural type of a model (see the module docstring).
+
+    ``isinstance(obj, Model)`` checks that ``obj`` has ``nparams``, ``fg`` and ``fgh``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> net = mgf.Net([(2, "tanh", True), (1, "identity", True)], input=np.ones((3, 1)),
+    ...               target=np.zeros((3, 1)))
+    >>> isinstance(net, mgf.Model), isinstance(np.zeros(3), mgf.Model)
+    (True, False)
+    """
 
     nparams: int
 
@@ -51,7 +63,34 @@ class Model(Protocol):
 
 
 def check_model_protocol(model, name: str = "net") -> Model:
-    """``model`` itself when it has ``nparams``, ``fg`` and ``fgh``; TypeError otherwise."""
+    """``model`` itself when it has ``nparams``, ``fg`` and ``fgh``; TypeError otherwise.
+
+    Parameters
+    ----------
+    model : object
+        The candidate model.
+    name : str, optional
+        The argument named in the error message.
+
+    Returns
+    -------
+    Model
+        ``model`` unchanged.
+
+    Raises
+    ------
+    TypeError
+        Naming ``name`` and the missing attributes.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.model import check_model_protocol
+    >>> check_model_protocol("a net?")
+    Traceback (most recent call last):
+    ...
+    TypeError: argument `net` must be a model (Net, NetI, or an object with nparams, fg and
+    fgh), got str without nparams, fg, fgh
+    """
     if not isinstance(model, Model):
         missing = [a for a in ("nparams", "fg", "fgh") if not hasattr(model, a)]
         raise TypeError(f"argument `{name}` must be a model (Net, NetI, or an object with "

@@ -83,6 +83,20 @@ class Net:
     ``net.data`` (:class:`~mlpgradientflow.dataset.Dataset`, None without data) and a private
     derivative engine. :meth:`with_layout`, :meth:`with_data` and :meth:`batch` make new
     nets from them (keeping the sample weights); a batch shares its parent's engine.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> net = mgf.Net([(2, "relu", True), (1, "identity", False)], input=X, target=X.sum(1))
+    >>> net.nparams, net.n_samples, net.loss_type
+    (8, 3, 'mse')
+    >>> p = mgf.params((np.eye(2), np.zeros(2)), np.ones((1, 2)))   # relu(x1) + relu(x2)
+    >>> net(p).ravel(), net.loss(p)                                 # fits exactly
+    (array([1., 1., 2.]), 0.0)
+    >>> net.gradient(p).shape, net.hessian(p).shape
+    ((8,), (8, 8))
     """
 
     #: of a :func:`~mlpgradientflow.gauss_hermite_net` only: the estimated relative error of
@@ -189,7 +203,16 @@ class Net:
 
     def with_data(self, input=None, target=None, weights=None) -> Net:
         """The same layout bound to other data (what is not given is kept, except that new
-        input drops the old target and weights)."""
+        input drops the old target and weights): ``input`` (M, Din), ``target`` (M, Dout),
+        ``weights`` (M,).
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> net.with_data(input=[[3.0]], target=[[0.0]]).loss([1.0, 0.0])  # (3 - 0)^2
+        9.0
+        """
         if self.data is None:
             return Net(self.layers, input=input, target=target, weights=weights, din=self.din)
         return Net._from_parts(self.layout, self.data.replace(input=input, target=target,
@@ -197,7 +220,15 @@ class Net:
 
     def batch(self, idx) -> Net:
         """The net on the samples ``idx`` only (a minibatch): rows copied, weights kept,
-        the engine (its workspaces) shared with this net."""
+        the engine (its workspaces) shared with this net.
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> net.batch([0, 2]).loss([1.0, 0.0])                  # mean((0 - 0)^2, (2 - 4)^2)
+        2.0
+        """
         if self.data is None:
             raise ValueError("no data bound to this net: nothing to take a batch of")
         return Net._from_parts(self.layout, self.data.subset(idx), self._engine)
@@ -247,7 +278,16 @@ class Net:
         return self.layout.random_params(rng, init, self.dtype)
 
     def check_params(self, p, name: str = "p") -> np.ndarray:
-        """``p`` as a finite flat vector of length ``nparams`` in the net's dtype."""
+        """``p`` as a finite flat vector of length ``nparams`` in the net's dtype
+        (ValueError naming ``name`` otherwise).
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> net.check_params([1, 2])
+        array([1., 2.])
+        """
         return self.layout.check_params(p, self.dtype, name)
 
     # -- evaluation ----------------------------------------------------------------------
@@ -255,6 +295,13 @@ class Net:
         """Network output for the bound input or for ``input`` (M, Din): a new (M, Dout) array.
 
         Softmax outputs are probabilities.
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> net([2.0, 1.0]).ravel(), net([2.0, 1.0], [[10.0]])        # 2 x + 1
+        (array([1., 3., 5.]), array([[21.]]))
         """
         p = self.check_params(p)
         if input is None:
@@ -275,7 +322,19 @@ class Net:
                                      grad_out, hess_out, names or ("grad_out", "hess_out"))
 
     def loss(self, p, *, maxnorm: float = math.inf, merge=None) -> float:
-        """Mean loss at ``p`` (plus the barrier and merge penalty when given)."""
+        r"""Mean loss at ``p`` (P,) plus the barrier and merge penalty when given.
+
+        :math:`L(p) = \frac1N\sum_n w_n\ell_n(p)`; ``maxnorm`` :math:`= c` adds
+        :math:`(\nu - c)^3/3` where :math:`\nu = \|p\|^2/(2P) > c`; ``merge = (layer, (i,
+        j), lam)`` adds :math:`\frac\lambda2\|M_l[i] - M_l[j]\|^2`.
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> net.loss([1.0, 0.0]), net.loss([1.0, 0.0], maxnorm=0.0)  # 5/3, then + (1/4)^3/3
+        (1.6666666666666667, 1.671875)
+        """
         return self._derivs(p, 0, maxnorm, merge)[0]
 
     def gradient(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
@@ -284,26 +343,67 @@ class Net:
         ``out`` (and ``grad_out``/``hess_out`` of :meth:`fg`, :meth:`fgh`) must be a
         writeable C-contiguous array of the net's dtype sharing no memory with ``p``:
         otherwise ValueError.
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> net.gradient([1.0, 0.0])              # 2 mean((w - 2) x^2), 2 mean((w - 2) x)
+        array([-3.33333333, -2.        ])
         """
         return self._derivs(p, 1, maxnorm, merge, grad_out=out, names=("out", "hess_out"))[1]
 
     def hessian(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
-        """Exact Hessian of :meth:`loss`, a new symmetric (P, P) array (or ``out``)."""
+        """Exact Hessian of :meth:`loss`, a new symmetric (P, P) array (or ``out``).
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> net.hessian([1.0, 0.0])               # 2 mean([[x^2, x], [x, 1]])
+        array([[3.33333333, 2.        ],
+               [2.        , 2.        ]])
+        """
         return self._derivs(p, 2, maxnorm, merge, hess_out=out, names=("gradient", "out"))[2]
 
     def hvp(self, p, v, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
         """Exact Hessian-vector product :math:`\\nabla^2 L(p)\\, v` (about two gradients'
-        cost, no P x P matrix): for large nets, Krylov solvers and Lanczos spectra."""
+        cost, no P x P matrix): for large nets, Krylov solvers and Lanczos spectra.
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> net.hvp([1.0, 0.0], [1.0, 0.0])       # the first column of the Hessian
+        array([3.33333333, 2.        ])
+        """
         p = self.check_params(p)
         v = self.check_params(v, name="v")
         return self._engine.hvp(self.data, p, v, maxnorm, merge, out)
 
     def fg(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None):
-        """``(loss, gradient)`` from one pass over the data."""
+        """``(loss, gradient)`` from one pass over the data.
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> net.fg([1.0, 0.0])
+        (1.6666666666666667, array([-3.33333333, -2.        ]))
+        """
         return self._derivs(p, 1, maxnorm, merge, grad_out=grad_out)[:2]
 
     def fgh(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None, hess_out=None):
-        """``(loss, gradient, Hessian)`` from one pass over the data."""
+        """``(loss, gradient, Hessian)`` from one pass over the data.
+
+        Examples
+        --------
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = Net([(1, "identity", True)], input=X, target=2 * X)   # h = w x + b
+        >>> L, g, H = net.fgh([2.0, 0.0])         # the minimum
+        >>> L, g, H.shape
+        (0.0, array([0., 0.]), (2, 2))
+        """
         return self._derivs(p, 2, maxnorm, merge, grad_out, hess_out)
 
     # -- description ------------------------------------------------------------------------
@@ -358,7 +458,7 @@ class TeacherNet:
         As for :class:`Net`; the last width must be given.
     din : int
         Input dimension (or give ``input``).
-    params : array, optional
+    params : array, shape (P,), optional
         Flat parameters; drawn with :meth:`Net.random_params` from ``rng`` when missing.
     rng : int or numpy.random.Generator, optional
     input : array (N, Din), optional
@@ -405,10 +505,12 @@ class TeacherNet:
 
     @property
     def layers(self) -> tuple[Layer, ...]:
+        """The teacher's layers (tuple of Layer)."""
         return self.net.layers
 
     @property
     def din(self) -> int:
+        """Input dimension."""
         return self.net.din
 
     def __call__(self, input) -> np.ndarray:
@@ -420,11 +522,26 @@ class TeacherNet:
 
 
 def params(*layers, dtype=np.float64) -> np.ndarray:
-    """Flat parameter vector from per-layer ``(W, b)`` pairs (``b=None``: no bias).
+    r"""Flat parameter vector from per-layer ``(W, b)`` pairs (``b=None``: no bias).
 
     A bare matrix ``W`` means no bias; a mapping ``{"w1": M_1, "w2": M_2, ...}`` (the
     reference's names, ``M_l = [W_l | b_l]``) is read in the order of its layer numbers.
 
+    Parameters
+    ----------
+    *layers : (W, b), W, or one mapping {"w1": M_1, ...}
+        Per layer, ``W`` of shape (k_l, k_{l-1}) and ``b`` of shape (k_l,), ``None`` (no
+        bias) or ``True`` (zero bias).
+    dtype : numpy dtype, optional
+        Of the result (default float64).
+
+    Returns
+    -------
+    ndarray, shape (P,)
+        The rows of :math:`M_l = [W_l \mid b_l]` one after the other, layer after layer.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> from mlpgradientflow import params
     >>> params((np.ones((2, 3)), np.zeros(2)), (np.ones((1, 2)), None))
@@ -470,6 +587,20 @@ def params2dict(net, p=None) -> dict[str, np.ndarray]:
     shapes: the reference's ``params2dict(p)`` of a ComponentArray). A bare flat vector
     does not know its layer shapes: pass the net.
 
+    Parameters
+    ----------
+    net : Net or TrainResult
+        Gives the layer shapes (a TrainResult also gives ``p``).
+    p : array, shape (P,), optional
+        Flat parameters; required with a Net.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``"w{l}"`` -> :math:`M_l` of shape ``(k_l, k_{l-1} + bias_l)`` (a copy).
+
+    Examples
+    --------
     >>> import numpy as np, mlpgradientflow as mgf
     >>> net = mgf.Net([(2, "tanh", True), (1, "identity", False)], din=1)
     >>> {k: v.shape for k, v in params2dict(net, np.arange(6.0)).items()}

@@ -68,7 +68,24 @@ QUIET = DEFAULTS.replace(verbosity=0)
 @dataclass
 class FailedRun:
     """A run that did not produce a result: its index, the error and the traceback;
-    ``interrupted`` when Ctrl-C came before it started."""
+    ``interrupted`` when Ctrl-C came before it started.
+
+    Returned by :func:`train_many` and :func:`load_results` in place of the run's
+    ``TrainResult``; ``r.failed`` tells them apart (a TrainResult has no ``failed``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.array([[1.0], [2.0]])
+    >>> net = mgf.Net([(1, "exp", False), (1, "identity", False)], input=X, target=X)
+    >>> res = mgf.train_many(net, [[0.0, 1.0], [1000.0, 1.0]], progress=False,
+    ...                      maxiterations_ode=10, maxiterations_optim=2)
+    >>> [getattr(r, "failed", False) for r in res], res[1].index
+    ([False, True], 1)
+    >>> res[1].error[:40]
+    'NonFiniteError: the loss is not finite a'
+    """
 
     index: int
     error: str
@@ -181,8 +198,16 @@ def train_many(
         refusing it.
     progress : bool
         A progress bar over runs (tqdm when installed, else a line every few seconds).
+    blas_threads : int
+        BLAS threads of each local pool worker (default 1).
     **train_options
         Keyword options of :func:`~mlpgradientflow.train`, passed to every call.
+
+    Returns
+    -------
+    list of TrainResult or FailedRun
+        One per initial point, in input order; a run that raised is a :class:`FailedRun`
+        (the other runs go on).
 
     Examples
     --------
@@ -243,7 +268,9 @@ def _distinct(net, n: int):
     if isinstance(net, Sequence) and not hasattr(net, "nparams"):
         if len(net) != n:
             raise ValueError(f"argument `net`: {len(net)} nets for {n} initial points")
-        nets, keys, seen = [], [], {}
+        nets: list = []
+        keys: list[int] = []
+        seen: dict[int, int] = {}
         for x in net:
             if id(x) not in seen:
                 seen[id(x)] = len(nets)
@@ -274,7 +301,7 @@ class _Runner:
         if ex == "processes" or isinstance(ex, int) and not isinstance(ex, bool):
             if not isinstance(ex, str) and ex < 1:
                 raise ValueError(f"argument `executor`: a number of processes must be >= 1, got {ex}")
-            return self._pool(todo, os.cpu_count() if ex == "processes" else int(ex))
+            return self._pool(todo, (os.cpu_count() or 1) if ex == "processes" else int(ex))
         if isinstance(ex, Executor):
             return self._executor(todo)
         raise TypeError(
@@ -337,7 +364,7 @@ class _Runner:
         client = self.executor
         name = f"mgf-stop-{uuid.uuid4().hex}"
         event = Event(name, client=client)
-        scattered = [None]
+        scattered: list = [None]
 
         def submit(i):
             if scattered[0] is None:
@@ -429,7 +456,32 @@ def _is_dask_client(x) -> bool:
 # -- reading a folder back -------------------------------------------------------------------
 def load_results(outdir: str | os.PathLike) -> list:
     """The results of a sweep saved by :func:`train_many`, in order: TrainResult, or
-    :class:`FailedRun` for a run that failed, was interrupted or is missing."""
+    :class:`FailedRun` for a run that failed, was interrupted or is missing.
+
+    Parameters
+    ----------
+    outdir : str or PathLike
+        The ``outdir`` of :func:`train_many` (holds ``sweep.json`` and ``runs/``).
+
+    Returns
+    -------
+    list of TrainResult or FailedRun
+        One per initial point, in input order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.array([[1.0], [2.0]])
+    >>> net = mgf.Net([(1, "exp", False), (1, "identity", False)], input=X, target=X)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = mgf.train_many(net, [[0.0, 1.0], [1000.0, 1.0]], outdir=d, progress=False,
+    ...                        maxiterations_ode=10, maxiterations_optim=2)
+    ...     back = mgf.load_results(d)
+    >>> [type(r).__name__ for r in back], back[0].ode_stopped_by
+    (['TrainResult', 'FailedRun'], 'maxiterations ≥ 10')
+    """
     out = Path(outdir)
     mpath = out / "sweep.json"
     if not mpath.exists():

@@ -36,7 +36,38 @@ def plot_loss_curves(results, labels=None, ax=None):
     of any curve: converged flows run on to huge times (CVODE's steps grow without bound
     once the gradient vanishes) where nothing happens. Where phase 2 ran, the trajectory
     ends with its final point (at the last flow time + 1, as in the reference), drawn as a
-    dashed segment to a square marker."""
+    dashed segment to a square marker.
+
+    Parameters
+    ----------
+    results : iterable of TrainResult
+        Each with ``trajectory`` (T,) times and ``loss_curve`` (T,).
+    labels : sequence of str, optional
+        One legend entry per result.
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``, log-log, :math:`t + 1` against the loss.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")                      # no display needed
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.plot import plot_loss_curves
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> res = [mgf.train(net, [w], maxiterations_ode=30, verbosity=0) for w in (0.0, 5.0)]
+    >>> ax = plot_loss_curves(res, labels=["w0 = 0", "w0 = 5"])
+    >>> len(ax.get_lines()), ax.get_xscale(), [t.get_text() for t in ax.get_legend().get_texts()]
+    (6, 'log', ['w0 = 0', 'w0 = 5'])
+    >>> plt.close("all")
+    """
     results = list(results)
     for i, r in enumerate(results):
         if not (hasattr(r, "trajectory") and hasattr(r, "loss_curve")):
@@ -51,7 +82,8 @@ def plot_loss_curves(results, labels=None, ax=None):
     t_end = 10.0
     for t, loss, two in curves:
         flow = loss[:-1] if two else loss
-        moving = np.nonzero(np.abs(flow - flow[-1]) > 1e-6 * flow[-1])[0] if flow.size else []
+        moving = (np.nonzero(np.abs(flow - flow[-1]) > 1e-6 * flow[-1])[0] if flow.size
+                  else np.zeros(0, int))
         if len(moving):
             t_end = max(t_end, 10 * (t[min(moving[-1] + 1, len(flow) - 1)] + 1.0))
     for i, (t, loss, two) in enumerate(curves):
@@ -82,6 +114,21 @@ def signed_log(x, floor: float) -> np.ndarray:
     r"""The signed-log coordinate :math:`\mathrm{sign}(x)\,\log_{10}(|x|/\mathrm{floor})` for
     :math:`|x| > \mathrm{floor}`, 0 inside :math:`[-\mathrm{floor}, \mathrm{floor}]`.
 
+    Parameters
+    ----------
+    x : array_like
+        Any shape, finite.
+    floor : float
+        The magnitude mapped to 0, > 0.
+
+    Returns
+    -------
+    ndarray
+        The shape of ``x``; one unit per decade.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.plot import signed_log
     >>> signed_log([-1e-2, 0.0, 1e-9, 1e3], 1e-8).tolist()
     [-6.0, 0.0, 0.0, 11.0]
     """
@@ -98,7 +145,37 @@ def plot_spectra(spectra, labels, ax=None, floor: float | None = None):
     the right, of negative ones to the left, and everything with :math:`|\lambda| \le`
     ``floor`` (default :math:`10^{-12}` of the largest magnitude) at 0. At most nine ticks,
     labelled with the eigenvalue they stand for, so the labels stay legible for spectra over
-    any number of decades."""
+    any number of decades.
+
+    Parameters
+    ----------
+    spectra : sequence of arrays, shapes (P_i,)
+        Eigenvalues, e.g. ``mgf.hessian_spectrum(net, p).values`` per point.
+    labels : sequence of str
+        One per spectrum (the y tick labels).
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+    floor : float, optional
+        Magnitude drawn at 0.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")                      # no display needed
+    >>> import matplotlib.pyplot as plt
+    >>> from mlpgradientflow.plot import plot_spectra
+    >>> ax = plot_spectra([[-1.0, 1e-20, 2.0, 300.0], [0.5, 1.0]], ["saddle", "minimum"])
+    >>> [t.get_text() for t in ax.get_xticklabels()]       # nine ticks, floor 3e-10
+    ['-3e+02', '-3e-01', '-3e-04', '-3e-07', '0', '3e-07', '3e-04', '3e-01', '3e+02']
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['saddle', 'minimum']
+    >>> plt.close("all")
+    """
     spectra = [finite_array(f"spectra[{i}]", ev, ndim=1, dtype=float) for i, ev in enumerate(spectra)]
     labels = _labels(labels, len(spectra), "spectrum")
     if floor is not None:
@@ -131,7 +208,39 @@ def _tick_label(k: int, floor: float) -> str:
 
 def plot_incoming_weights(teacher_w, student_w, student_a=None, ax=None):
     """Incoming weight vectors in the plane (Din = 2): teacher as black arrows, students as
-    coloured points (size proportional to the outgoing weight's magnitude)."""
+    coloured points (size proportional to the outgoing weight's magnitude).
+
+    Parameters
+    ----------
+    teacher_w : array, shape (r, Din)
+        Teacher incoming vectors (the first two coordinates are drawn).
+    student_w : array, shape (k, Din)
+        Student incoming vectors.
+    student_a : array, shape (k,), optional
+        Student outgoing weights (marker sizes).
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new square figure).
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``, with equal aspect and symmetric limits.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")                      # no display needed
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from mlpgradientflow.plot import plot_incoming_weights
+    >>> ax = plot_incoming_weights(np.eye(2), [[0.9, 0.1], [0.0, -1.2], [0.5, 0.5]],
+    ...                            [1.0, -2.0, 0.0])
+    >>> len(ax.texts), ax.collections[0].get_offsets().shape      # 2 arrows, 3 points
+    (2, (3, 2))
+    >>> [float(v) for v in ax.get_xlim()]                          # 1.1 max |w|
+    [-1.32, 1.32]
+    >>> plt.close("all")
+    """
     tw = finite_array("teacher_w", teacher_w, ndim=2, dtype=float)
     sw = finite_array("student_w", student_w, ndim=2, dtype=float)
     for name, w in (("teacher_w", tw), ("student_w", sw)):
@@ -161,7 +270,31 @@ def plot_incoming_weights(teacher_w, student_w, student_a=None, ax=None):
 
 
 def save_figure(fig, path) -> None:
-    """Save a figure as PNG atomically and close it."""
+    """Save a figure as PNG atomically and close it (after ``tight_layout``; 130 dpi).
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        The figure.
+    path : str or PathLike
+        The PNG file (parent folders are made).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")                      # no display needed
+    >>> import matplotlib.pyplot as plt
+    >>> import os, tempfile
+    >>> from mlpgradientflow.plot import save_figure
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [1, 0])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     save_figure(fig, os.path.join(d, "fig", "line.png"))
+    ...     open(os.path.join(d, "fig", "line.png"), "rb").read(4)
+    b'\x89PNG'
+    >>> plt.fignum_exists(fig.number)                 # closed
+    False
+    """
     import matplotlib.pyplot as plt
 
     from .io import atomic_write

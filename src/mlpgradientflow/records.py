@@ -26,10 +26,24 @@ __all__ = ["Record"]
 
 
 class Record:
-    """Mixin for result dataclasses (declare them ``@dataclass(frozen=True, eq=False)``)."""
+    """Mixin for result dataclasses (declare them ``@dataclass(frozen=True, eq=False)``).
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> from mlpgradientflow.records import Record
+    >>> @dataclass(frozen=True, eq=False)
+    ... class Fit(Record):
+    ...     loss: float
+    ...     steps: int
+    >>> r = Fit(0.5, 10)
+    >>> r["loss"], list(r), r == {"loss": 0.5, "steps": 10}, {**r}
+    (0.5, ['loss', 'steps'], True, {'loss': 0.5, 'steps': 10})
+    """
 
     def keys(self) -> list[str]:
-        return [f.name for f in fields(self)]  # type: ignore[arg-type]
+        """The field names, in order."""
+        return [f.name for f in fields(self)]  # type: ignore[arg-type]  # subclasses are dataclasses
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.keys():
@@ -43,15 +57,19 @@ class Record:
         return iter(self.keys())
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The field ``key``, or ``default`` when there is none."""
         return getattr(self, key) if key in self.keys() else default
 
     def items(self) -> list[tuple[str, Any]]:
+        """``(name, value)`` per field."""
         return [(k, getattr(self, k)) for k in self.keys()]
 
     def values(self) -> list[Any]:
+        """The field values, in order."""
         return [getattr(self, k) for k in self.keys()]
 
     def to_dict(self) -> dict[str, Any]:
+        """A plain dict of the fields."""
         return dict(self.items())
 
     def __eq__(self, other: object) -> bool:
@@ -60,7 +78,7 @@ class Record:
         a, b = dict(self.items()), dict(other.items())
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # the idiom for "unhashable"
 
 
 def _same(x: Any, y: Any) -> bool:

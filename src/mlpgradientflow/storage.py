@@ -48,11 +48,57 @@ __all__ = ["RunFolder", "RunWriter", "FolderLock", "ResumeError", "FolderLocked"
 
 
 class ResumeError(ValueError):
-    """The folder holds runs of another call; the message says what differs."""
+    """The folder holds runs of another call; the message says what differs.
+
+    Raised by :class:`RunFolder` (and so by :func:`~mlpgradientflow.train_many` with
+    ``outdir``); a ``ValueError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.storage import fingerprint, model_fingerprint
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> import tempfile
+    >>> from mlpgradientflow.storage import RunFolder
+    >>> opts = mgf.TrainOptions.make(maxiterations_ode=50, verbosity=0)
+    >>> fp = fingerprint(model_fingerprint(net), [0.0], opts)
+    >>> d = tempfile.TemporaryDirectory()
+    >>> with RunFolder(d.name, [fp], opts):
+    ...     pass                                               # claims the folder
+    >>> other = fingerprint(model_fingerprint(net), [1.0], opts)  # another initial point
+    >>> try:
+    ...     RunFolder(d.name, [other], opts).__enter__()
+    ... except ResumeError as err:
+    ...     print(str(err).split(": ", 1)[1])
+    run 0: initial point differ (use a new folder, or overwrite=True to start fresh)
+    >>> d.cleanup()
+    """
 
 
 class FolderLocked(RuntimeError):
-    """Another process works in the folder (its lock names the owner)."""
+    """Another process works in the folder (its lock names the owner).
+
+    Raised by :class:`FolderLock` (and so by :func:`~mlpgradientflow.train_many` and
+    :func:`~mlpgradientflow.sweep.run_sweep`).
+
+    Examples
+    --------
+    A lock file of a live process (here, written by hand for this one):
+
+    >>> import json, os, socket, tempfile
+    >>> from mlpgradientflow.storage import FolderLock, FolderLocked
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     owner = {"host": socket.gethostname(), "pid": os.getpid(), "started": 0}
+    ...     _ = open(os.path.join(d, ".lock"), "w").write(json.dumps(owner))
+    ...     try:
+    ...         FolderLock(d).__enter__()
+    ...     except FolderLocked as err:
+    ...         message = str(err).split(" on ")[0].replace(d, "DIR")
+    ...         print(message == f"DIR is in use by process {os.getpid()}")
+    True
+    """
 
 
 def _sha(*arrays) -> str:
@@ -68,7 +114,32 @@ def _sha(*arrays) -> str:
 
 
 def model_fingerprint(model) -> dict:
-    """What defines a model: type, layers, input dimension and a hash of its data."""
+    """What defines a model: type, layers, input dimension and a hash of its data.
+
+    Parameters
+    ----------
+    model : Net or Model
+        A net with data (its input, target and weights are hashed), or any model (its
+        pickled state is hashed).
+
+    Returns
+    -------
+    dict
+        ``type``, ``layers`` (the layer spec), ``din``, ``data`` (a SHA-256 hex digest).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.storage import fingerprint, model_fingerprint
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> fp = model_fingerprint(net)
+    >>> sorted(fp), fp["layers"], fp["din"]
+    (['data', 'din', 'layers', 'type'], [[1, 'identity', False]], 1)
+    >>> model_fingerprint(mgf.Net(net)) == fp, model_fingerprint(mgf.Net(net, target=3 * X)) == fp
+    (True, False)
+    """
     spec = {"type": type(model).__qualname__,
             "layers": json.loads(json.dumps(getattr(model, "layerspec", None), default=str)),
             "din": getattr(model, "din", None)}
@@ -80,7 +151,37 @@ def model_fingerprint(model) -> dict:
 
 
 def fingerprint(model_fp: dict, init, options: TrainOptions) -> dict:
-    """The fingerprint of one run (see the module docstring)."""
+    """The fingerprint of one run (see the module docstring).
+
+    Parameters
+    ----------
+    model_fp : dict
+        :func:`model_fingerprint` of the run's model.
+    init : array, shape (P,)
+        The initial point.
+    options : TrainOptions
+        The run's options.
+
+    Returns
+    -------
+    dict
+        ``version``, ``model``, ``init`` and ``options`` (SHA-256 hex digests of the last
+        two).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.storage import fingerprint, model_fingerprint
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> opts = mgf.TrainOptions.make(maxiterations_ode=50)
+    >>> fp = fingerprint(model_fingerprint(net), [0.0], opts)
+    >>> sorted(fp), fp == fingerprint(model_fingerprint(net), np.zeros(1), opts)
+    (['init', 'model', 'options', 'version'], True)
+    >>> fp == fingerprint(model_fingerprint(net), [0.0], opts.replace(maxiterations_ode=51))
+    False
+    """
     opts = json.dumps(options.to_json(), sort_keys=True, default=str)
     return {"version": __version__, "model": model_fp,
             "init": _sha(np.asarray(init, dtype=float)),
@@ -115,6 +216,27 @@ class RunFolder:
         Written to the manifest, for people reading it.
     overwrite : bool
         Start fresh in a folder written for another call instead of refusing it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.storage import fingerprint, model_fingerprint
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> import tempfile
+    >>> from mlpgradientflow.storage import RunFolder
+    >>> opts = mgf.TrainOptions.make(maxiterations_ode=50, verbosity=0)
+    >>> fp = fingerprint(model_fingerprint(net), [0.0], opts)
+    >>> d = tempfile.TemporaryDirectory()
+    >>> with RunFolder(d.name, [fp], opts) as folder:
+    ...     before = folder.load_done(0)                     # nothing saved yet
+    ...     res = mgf.train(net, [0.0], opts)
+    ...     error = folder.writer(0).save(res)
+    ...     after = folder.load_done(0)
+    >>> before, error, after.x
+    (None, None, array([2.]))
+    >>> d.cleanup()
     """
 
     def __init__(self, path, fingerprints: list[dict], options: TrainOptions,
@@ -126,6 +248,7 @@ class RunFolder:
 
     # -- paths --------------------------------------------------------------------------------
     def run_path(self, i: int) -> Path:
+        """The file of finished run ``i``, ``runs/run_{i:05d}.npz``."""
         return self.path / "runs" / f"run_{i:05d}.npz"
 
     def writer(self, i: int) -> RunWriter:
@@ -200,7 +323,16 @@ class FolderLock:
     """The lock of a folder (see the module docstring); re-entrant within one process, so
     that a sweep and the train_many call inside it share it.
 
+    Parameters
+    ----------
+    path : str or PathLike
+        The folder (made when missing); the lock is ``path/.lock``.
+
+    Examples
+    --------
     >>> import tempfile
+    >>> from pathlib import Path
+    >>> from mlpgradientflow.storage import FolderLock
     >>> with tempfile.TemporaryDirectory() as d, FolderLock(d), FolderLock(d):
     ...     print(sorted(p.name for p in Path(d).iterdir()))
     ['.lock']
@@ -248,7 +380,35 @@ class FolderLock:
 
 
 class RunWriter:
-    """Saves one run where it belongs: finished, interrupted or failed (runs in workers)."""
+    """Saves one run where it belongs: finished, interrupted or failed (runs in workers).
+
+    Made by :meth:`RunFolder.writer`; picklable, so that workers save their own runs.
+
+    Parameters
+    ----------
+    path : str
+        The run's ``.npz`` file.
+    fp : dict
+        Its fingerprint, stored as ``res.info["fingerprint"]``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.parallel import FailedRun
+    >>> from mlpgradientflow.storage import RunWriter
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     RunWriter(os.path.join(d, "run_00000.npz"), {"tag": 1}).save(res)
+    ...     RunWriter(os.path.join(d, "run_00001.npz"), {}).save(FailedRun(1, "ValueError: x"))
+    ...     names = sorted(os.listdir(d))
+    ...     fp = mgf.load_result(os.path.join(d, "run_00000.npz")).info["fingerprint"]
+    >>> names, fp
+    (['run_00000.npz', 'run_00001.failed.json'], {'tag': 1})
+    """
 
     def __init__(self, path: str, fp: dict) -> None:
         self.path, self.fp = path, fp

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -55,6 +56,10 @@ def kind(name: str | None) -> int | None:
     return k or None
 
 
+@overload
+def address(a: np.ndarray) -> int: ...
+@overload
+def address(a: None) -> None: ...
 def address(a: np.ndarray | None) -> int | None:
     """The address of ``a``'s first element (None for None)."""
     return None if a is None else a.__array_interface__["data"][0]

@@ -25,7 +25,7 @@ __all__ = ["weight_views", "forward", "backward"]
 
 def weight_views(eng, p: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """Per layer, the views ``(W_l, b_l)`` into the flat vector ``p`` (``b_l`` None: no bias)."""
-    views = []
+    views: list[tuple[np.ndarray, np.ndarray | None]] = []
     for lay, (k, m), o in zip(eng.layers, eng.shapes, eng.offsets):
         M = p[o : o + k * m].reshape(k, m)
         views.append((M[:, : m - 1], M[:, m - 1]) if lay.bias else (M, None))

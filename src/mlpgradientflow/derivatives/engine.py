@@ -80,7 +80,7 @@ class Engine:
         return {"layout": self.layout, "dtype": self.dtype}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["layout"], state["dtype"])
+        Engine.__init__(self, state["layout"], state["dtype"])
 
 
 def _out_array(out, shape, dtype, name, **inputs):
@@ -133,14 +133,14 @@ def evaluate(
     # overflow is reported once, as NonFiniteError, instead of as warnings along the way
     with np.errstate(all="ignore"):
         for Xc, n in _chunk_passes(eng, data, Wb, ws, order, gWb, totals):
-            if order >= 2:
+            if H is not None and acc is not None:  # order >= 2
                 hessian_chunk(eng, Wb, Xc, ws, n, H, acc, 1.0 / N)
     total = totals[0]
     if not small:
         loss = total / N
         if g is not None:
             g *= 1.0 / N
-    if H is not None:
+    if H is not None and acc is not None:  # order >= 2
         finalize_residual(eng, H, acc, 1.0 / N)
         symmetrize_from_upper(H)
     return _finish(reg, p, loss, g, H)

@@ -175,7 +175,7 @@ def _deep_terms(eng, Ws, ws, n, at, acc) -> None:
     ks = [lay.width for lay in eng.layers]
     d1 = [d[:n] for d in ws.d1]
     # Gt[(m2, m1)][s] = (dh_m2 / dh_m1)^T, shape (n, k_m1, k_m2), hidden m1 < m2 <= L-2
-    Gt = {}
+    Gt: dict[tuple[int, int], np.ndarray] = {}
     for m1 in range(L - 2):
         for m2 in range(m1 + 1, L - 1):
             G = ws.buffer(("G", m2, m1), (n, ks[m1], ks[m2]))

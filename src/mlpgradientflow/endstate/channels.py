@@ -28,7 +28,24 @@ __all__ = ["Candidate", "ChannelWatch", "find_channels", "late_update_fraction",
 
 def is_odd(act: Activation) -> bool:
     r"""Whether :math:`\sigma(-z) = -\sigma(z)` (the activation's declared symmetry): then
-    neuron :math:`(w, a)` equals :math:`(-w, -a)`."""
+    neuron :math:`(w, a)` equals :math:`(-w, -a)`.
+
+    Parameters
+    ----------
+    act : str or Activation
+        The activation.
+
+    Returns
+    -------
+    bool
+        True for the ``"odd"`` symmetry class (identity, tanh, erf, cube, odd polynomials).
+
+    Examples
+    --------
+    >>> from mlpgradientflow.endstate import is_odd
+    >>> is_odd("erf"), is_odd("tanh"), is_odd("softplus"), is_odd("sigmoid")
+    (True, True, False, False)
+    """
     return symmetry(act) == "odd"
 
 
@@ -36,6 +53,21 @@ def flip_sign(net, p, j: int) -> np.ndarray:
     r"""Replace neuron ``j``'s :math:`(w_j, a_j)` by :math:`(-w_j, -a_j)`: the same network
     for an odd activation (erf, tanh, ...). Channels of odd activations may pair
     :math:`w_i \approx -w_j`; flip ``j`` before :func:`glu_limit`.
+
+    Parameters
+    ----------
+    net : Net
+        One hidden layer; neuron ``j`` must have an odd activation.
+    p : array, shape (P,)
+        Flat parameters (not changed).
+    j : int
+        The hidden neuron, 0-based.
+
+    Returns
+    -------
+    ndarray, shape (P,)
+        A copy of ``p`` with row ``j`` of :math:`M_1` and column ``j`` of :math:`M_2`
+        negated.
 
     Examples
     --------
@@ -141,7 +173,7 @@ def find_channels(
     min_late_fraction: float = 0.9,
     n_last: int = 50,
     signs: bool | None = None,
-) -> list[dict]:
+) -> list[Candidate]:
     r"""Channels at ``p``, by the three criteria of the paper (App. B.3).
 
     1. **Large outgoing weights of opposite signs**: :math:`\sum_{k} \|a_k\| >`
@@ -172,6 +204,16 @@ def find_channels(
     p : array (P,)
     res : TrainResult, Trajectory or array (T, P), optional
         The training run that ended at ``p``.
+    min_outgoing_norm : float, optional
+        Criterion 1 threshold on :math:`\sum_k \|a_k\|` (default 100).
+    max_cosine_distance : float, optional
+        Criterion 2 threshold (default :math:`10^{-3}`).
+    min_late_fraction : float, optional
+        Criterion 3 threshold (default 0.9).
+    n_last : int, optional
+        Saved steps criterion 3 looks at (default 50).
+    signs : bool or None, optional
+        Pair :math:`w` with :math:`-w` (odd activations); None detects it.
 
     Returns
     -------
@@ -264,6 +306,33 @@ class ChannelWatch:
 
     A model that cannot have channels in this sense (more than one hidden layer, a
     non-identity output) is never reported.
+
+    Parameters
+    ----------
+    model : Net or NetI
+        The model being trained.
+    window : int, optional
+        Number of recent updates criterion 3 looks at (default 50).
+    every : int, optional
+        Test every ``every``-th state (default 10).
+
+    Examples
+    --------
+    A path that jumps along a channel (:func:`~mlpgradientflow.endstate.glu.jump`) is
+    reported once ``window`` updates are seen:
+
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.endstate import ChannelWatch
+    >>> from mlpgradientflow.endstate.glu import jump, place_on_channel
+    >>> net = mgf.Net([(3, "softplus", True), (1, "identity", True)], din=2)
+    >>> glu = {"w": [1.0, -0.5, 0.2], "delta": [0.6, 0.8, 0.0], "a": [1.5], "c": [0.3]}
+    >>> x = place_on_channel(net, net.random_params(0), 0, 2, glu, 1e-3)
+    >>> watch, found = ChannelWatch(net, window=3, every=1), []
+    >>> for _ in range(5):
+    ...     found.append(watch.update(x))
+    ...     x = jump(net, x, 0, 2, 2.0)
+    >>> found, watch.states().shape
+    ([None, None, None, (0, 2), (0, 2)], (4, 13))
     """
 
     def __init__(self, model, *, window: int = 50, every: int = 10) -> None:
@@ -275,6 +344,7 @@ class ChannelWatch:
         self._count = 0
 
     def update(self, x) -> tuple[int, ...] | None:
+        """Record the state ``x`` (P,); the channel's neurons once it is established, else None."""
         if not self.active:
             return None
         self._states.append(np.array(x, dtype=float, copy=True))

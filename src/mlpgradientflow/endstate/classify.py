@@ -32,6 +32,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,16 @@ ZERO_TOL = 1e-9
 
 
 class EndKind(enum.StrEnum):
-    """What a point is: compare with plain strings, ``state.kind == "minimum"``."""
+    """What a point is: compare with plain strings, ``state.kind == "minimum"``.
+
+    The ``kind`` of the :class:`EndState` returned by :func:`end_state`.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.endstate import EndKind
+    >>> EndKind("saddle"), EndKind.NOT_CONVERGED == "not converged", str(EndKind.CHANNEL)
+    (<EndKind.SADDLE: 'saddle'>, True, 'channel')
+    """
 
     MINIMUM = "minimum"
     SADDLE = "saddle"
@@ -59,6 +69,25 @@ class EndKind(enum.StrEnum):
 @dataclass(frozen=True)
 class ChannelState:
     r"""A flat channel and its GLU limit (see :mod:`mlpgradientflow.endstate.glu`).
+
+    Made by :func:`end_state` as ``EndState.channel`` when the point lies on a channel.
+
+    Examples
+    --------
+    A point placed on a channel at :math:`\varepsilon = 10^{-3}`
+    (:func:`~mlpgradientflow.endstate.glu.place_on_channel`): the loss is within
+    :math:`O(\varepsilon^2)` of the GLU limit's.
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.endstate.glu import place_on_channel
+    >>> X = np.random.default_rng(0).standard_normal((50, 2))
+    >>> net = mgf.Net([(3, "softplus", True), (1, "identity", True)], input=X, target=X[:, :1])
+    >>> glu = {"w": [1.0, -0.5, 0.2], "delta": [0.6, 0.8, 0.0], "a": [1.5], "c": [0.3]}
+    >>> q = place_on_channel(net, net.random_params(0), 0, 2, glu, 1e-3)
+    >>> ch = mgf.end_state(net, q).channel
+    >>> ch.neurons, round(ch.eps, 9), bool(0 < ch.loss_gap < 1e-6)
+    ((0, 2), 0.001, True)
 
     Attributes
     ----------
@@ -112,8 +141,9 @@ class ChannelState:
     def from_dict(cls, d: dict) -> ChannelState:
         d = dict(d)
         d["direction"] = np.asarray(d["direction"], dtype=float)
-        d["glu"] = GLULimit(**{k: (float(v) if k == "eps" else np.asarray(v, dtype=float))
-                                 for k, v in d["glu"].items()})
+        glu: dict[str, Any] = {k: (float(v) if k == "eps" else np.asarray(v, dtype=float))
+                               for k, v in d["glu"].items()}
+        d["glu"] = GLULimit(**glu)
         for key in ("neurons", "pair", "signs"):
             d[key] = tuple(d[key])
         return cls(**d)
@@ -147,6 +177,20 @@ class EndState:
         The extreme Hessian eigenvalues (critical points only).
     channel : ChannelState or None
         The channel, for ``kind == "channel"``.
+
+    Examples
+    --------
+    Returned by :func:`end_state` and carried by every ``TrainResult`` as ``end_state``:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-2, 2, 21)[:, None]
+    >>> net = mgf.Net([(1, "tanh", False), (1, "identity", False)], input=X, target=np.tanh(X))
+    >>> s = mgf.end_state(net, [1.0, 1.0])            # the teacher itself: zero loss
+    >>> s.kind == "minimum", s.critical, s.zero_loss, s.morse
+    (True, True, True, MorseCounts(n_negative=0, n_zero=0, n_positive=2))
+    >>> mgf.EndState.from_dict(s.to_dict()) == s
+    True
     """
 
     kind: EndKind
@@ -172,7 +216,7 @@ class EndState:
     @property
     def morse(self) -> MorseCounts | None:
         """The Hessian eigenvalue counts at critical points, else None."""
-        if self.n_negative is None:
+        if self.n_negative is None or self.n_zero is None or self.n_positive is None:
             return None
         return MorseCounts(self.n_negative, self.n_zero, self.n_positive)
 
@@ -180,6 +224,7 @@ class EndState:
         """One line for tables: the kind and what qualifies it."""
         if self.kind == EndKind.CHANNEL:
             ch = self.channel
+            assert ch is not None  # a channel end state carries its channel
             gap = "" if ch.loss_gap is None else f", loss - limit {ch.loss_gap:.2g}"
             return f"channel {ch.pair}, eps {ch.eps:.2g}{gap}"
         if self.critical:
@@ -275,8 +320,8 @@ def end_state(
         noise = NoiseFloor(math.inf, math.inf, 0)
     gtol = max(float(min_gnorm), noise.gradient)
     zero_loss = bool(loss <= max(float(minloss), noise.loss))
-    base = dict(loss=float(loss), gnorm=gnorm, gtol=gtol, noise=noise, zero_loss=zero_loss,
-                zero_tol=float(zero_tol))
+    base: dict[str, Any] = dict(loss=float(loss), gnorm=gnorm, gtol=gtol, noise=noise,
+                                zero_loss=zero_loss, zero_tol=float(zero_tol))
     channel = _channel(model, p, trajectory, float(loss))
     if channel is not None:
         return EndState(EndKind.CHANNEL, channel=channel, **base)

@@ -171,7 +171,7 @@ def glu_limit(net, p, i: int, j: int) -> GLULimit:
                     v=np.outer(a, delta))
 
 
-def place_on_channel(net, p, i: int, j: int, glu: dict, eps: float) -> np.ndarray:
+def place_on_channel(net, p, i: int, j: int, glu: GLULimit | Mapping, eps: float) -> np.ndarray:
     r"""Parameters with the pair ``(i, j)`` at distance ``eps`` along the channel of ``glu``.
 
     The inverse of :func:`glu_limit`: :math:`w_{i,j} = w \pm \varepsilon\Delta`,
@@ -243,6 +243,23 @@ def jump(net, p, i: int, j: int, factor: float = 2.0) -> np.ndarray:
     like :math:`1/\varepsilon`); the loss then changes by
     :math:`h\,\varepsilon^2 (1/\mathrm{factor}^2 - 1) + O(\varepsilon^4)`.
 
+    Parameters
+    ----------
+    net : Net or NetI
+        One hidden layer, identity output.
+    p : array, shape (P,)
+        A point with neurons ``i``, ``j`` on a channel (:math:`w_i \ne w_j`).
+    i, j : int
+        The pair, 0-based.
+    factor : float, optional
+        :math:`\varepsilon` is divided by it (default 2), > 0.
+
+    Returns
+    -------
+    ndarray, shape (P,)
+        The new point (a copy): the pair at :math:`\varepsilon/\mathrm{factor}`, outgoing
+        weights rescaled to keep the GLU limit, all other parameters unchanged.
+
     Examples
     --------
     >>> import mlpgradientflow as mgf
@@ -256,7 +273,7 @@ def jump(net, p, i: int, j: int, factor: float = 2.0) -> np.ndarray:
 
 
 # -- the limit function ----------------------------------------------------------------------
-def glu_forward(glu: dict, X, activation) -> np.ndarray:
+def glu_forward(glu: GLULimit | Mapping, X, activation) -> np.ndarray:
     r"""The GLU :math:`c\,\sigma(w\cdot\tilde x) + (v\tilde x)\,\sigma'(w\cdot\tilde x)`.
 
     Parameters
@@ -352,6 +369,20 @@ def limit_loss(net, p, pairs) -> float:
     r"""The MSE of :func:`limit_forward` on the net's data: :math:`\ell_0`, the loss at the
     end of the channels, :math:`\frac1N \sum_n w_n \|f_0(x_n) - y_n\|^2` (the net's
     convention: summed over outputs, no 1/2, per-sample weights :math:`w_n`, default 1).
+
+    Parameters
+    ----------
+    net : Net
+        One hidden layer, identity output, MSE, with data bound.
+    p : array, shape (P,)
+        The point.
+    pairs : sequence of (i, j)
+        Disjoint neuron pairs on channels.
+
+    Returns
+    -------
+    float
+        :math:`\ell_0`; ``net.loss(p)`` approaches it like :math:`\varepsilon^2`.
 
     Examples
     --------

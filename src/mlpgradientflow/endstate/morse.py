@@ -15,7 +15,18 @@ __all__ = ["MorseCounts", "morse_index"]
 
 @dataclass(frozen=True, eq=False)
 class MorseCounts(Record):
-    """Hessian eigenvalues by sign (negative, near zero, positive)."""
+    """Hessian eigenvalues by sign (negative, near zero, positive).
+
+    Returned by :func:`morse_index` (and ``EndState.morse``); a
+    :class:`~mlpgradientflow.records.Record`, so it also reads as a mapping.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.endstate import morse_index
+    >>> m = morse_index([-3.0, -1.0, 0.0, 2.0])
+    >>> m.n_negative, m["n_positive"], dict(m)
+    (2, 1, {'n_negative': 2, 'n_zero': 1, 'n_positive': 1})
+    """
 
     n_negative: int
     n_zero: int
@@ -32,6 +43,13 @@ def morse_index(evals, tol: float = 1e-9) -> MorseCounts:
     An eigenvalue counts as zero when :math:`|\lambda| \le \mathrm{tol}\cdot\max_i|\lambda_i|`
     (relative tolerance; the default suits spectra computed in float64 from exact
     Hessians, whose null eigenvalues sit near :math:`10^{-16}\max|\lambda|`).
+
+    Parameters
+    ----------
+    evals : array, shape (P,)
+        Eigenvalues (any order), e.g. ``mgf.hessian_spectrum(net, p).values``.
+    tol : float, optional
+        Relative tolerance for zero, >= 0 (default :math:`10^{-9}`).
 
     Returns
     -------

@@ -47,6 +47,19 @@ _SEED = 20_251_203  # fixed: the estimate is a function of the point only
 class NoiseFloor:
     """Resolution of the computed loss and gradient at a point (see the module docstring).
 
+    Returned by :func:`noise_floor` (and kept as ``EndState.noise``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.endstate import noise_floor
+    >>> X = np.random.default_rng(0).standard_normal((50, 2))
+    >>> net = mgf.Net([(3, "tanh", True), (1, "identity", True)], input=X, target=X[:, :1])
+    >>> nf = noise_floor(net, net.random_params(0))
+    >>> sorted(nf.to_dict()), bool(nf.loss < 1e-14), nf.evaluations
+    (['evaluations', 'gradient', 'loss'], True, 4)
+
     Attributes
     ----------
     loss : float
@@ -77,6 +90,10 @@ def noise_floor(
     base: tuple[float, np.ndarray] | None = None,
 ) -> NoiseFloor:
     r"""Estimate the noise floor of ``model``'s loss and gradient at ``p``.
+
+    With ``n`` sign patterns :math:`s_k` (fixed seed) and :math:`p_k = p + s_k \odot
+    \mathrm{ulp}(p)`: :math:`\delta_L = 2\max_k |L(p_k) - L(p)|`, :math:`\delta_g =
+    2\max_k \|\nabla L(p_k) - \nabla L(p)\|_\infty` (see the module docstring).
 
     Parameters
     ----------

@@ -65,7 +65,26 @@ __all__ = [
 
 
 class AccuracyWarning(UserWarning):
-    """A Gaussian integral (or a quadrature net) is less accurate than the tolerance."""
+    """A Gaussian integral (or a quadrature net) is less accurate than the tolerance.
+
+    Issued by :class:`~mlpgradientflow.NetI` and
+    :func:`~mlpgradientflow.gauss_hermite_net` when their error estimate exceeds ``tol``.
+
+    Examples
+    --------
+    A 20-node rule cannot integrate :math:`e^{3x}` (weights too large for the node
+    spacing):
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     gh = mgf.gauss_hermite_net(lambda X: np.exp(3 * X[:, :1]), [(1, "identity", True)],
+    ...                                din=1, N=20)
+    >>> [w.category.__name__ for w in caught], f"{gh.quadrature_error:.1e}"
+    (['AccuracyWarning'], '3.6e-03')
+    """
 
 
 _KAPPA = 34.0

@@ -72,13 +72,52 @@ _INV_2PI = 1.0 / (2.0 * math.pi)
 
 
 def norm_pdf(x: ArrayLike) -> Array:
-    r""":math:`\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}` (0 at :math:`\pm\infty`)."""
+    r"""The standard normal density :math:`\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}` (0 at
+    :math:`\pm\infty`), elementwise.
+
+    Parameters
+    ----------
+    x : array_like
+        Any shape.
+
+    Returns
+    -------
+    ndarray
+        :math:`\varphi(x)`, the shape of ``x``.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.gaussian import norm_pdf
+    >>> norm_pdf([0.0, 1.0, float("inf")])
+    array([0.39894228, 0.24197072, 0.        ])
+    """
     xa = np.asarray(x, dtype=float)
     return np.exp(-0.5 * xa * xa) * _INV_SQRT_2PI
 
 
 def norm_cdf(x: ArrayLike) -> Array:
-    r""":math:`\Phi(x)`, full relative accuracy in the lower tail (``scipy.special.ndtr``)."""
+    r"""The standard normal distribution function
+    :math:`\Phi(x) = \int_{-\infty}^x \varphi(t)\,dt`, elementwise, with full relative
+    accuracy in the lower tail (``scipy.special.ndtr``).
+
+    Parameters
+    ----------
+    x : array_like
+        Any shape.
+
+    Returns
+    -------
+    ndarray
+        :math:`\Phi(x)`, the shape of ``x``.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.gaussian import norm_cdf
+    >>> norm_cdf([0.0, 1.96]).round(6)
+    array([0.5     , 0.975002])
+    >>> float(norm_cdf(-30.0))             # not 1 - Phi(30), which rounds to 0
+    4.906714e-198
+    """
     return special.ndtr(np.asarray(x, dtype=float))
 
 
@@ -93,7 +132,20 @@ def owent(h: ArrayLike, a: ArrayLike) -> Array:
     normals. ``scipy.special.owens_t`` (accurate to about 1e-17 absolute); NaN inputs give
     NaN, :math:`T(h, \pm\infty)` is finite.
 
+    Parameters
+    ----------
+    h, a : array_like
+        Broadcast against each other.
+
+    Returns
+    -------
+    ndarray
+        :math:`T(h, a)`, the broadcast shape.
+
+    Examples
+    --------
     >>> import numpy as np
+    >>> from mlpgradientflow.gaussian import norm_cdf, owent
     >>> float(owent(0.0, 1.0)) == 1 / 8, bool(np.isclose(owent(0.5, np.inf), norm_cdf(-0.5) / 2))
     (True, True)
     """
@@ -108,7 +160,7 @@ def _complement(rho: Array) -> Array:
 def _prepare(
     h: ArrayLike, k: ArrayLike, rho: ArrayLike, rho_c: ArrayLike | None
 ) -> tuple[Array, Array, Array, Array]:
-    """The arguments as float arrays broadcast together, :math:`\rho'` computed if missing."""
+    r"""The arguments as float arrays broadcast together, :math:`\rho'` computed if missing."""
     ha, ka, rhoa = (np.asarray(v, dtype=float) for v in (h, k, rho))
     rca = _complement(rhoa) if rho_c is None else np.asarray(rho_c, dtype=float)
     hb, kb, rhob, rcb = np.broadcast_arrays(ha, ka, rhoa, rca)

@@ -87,6 +87,25 @@ __all__ = ["one_point", "two_point", "has_closed_form"]
 def has_closed_form(f1: str | Activation, f2: str | Activation | None = None) -> bool:
     """Whether :func:`two_point` (or, with one argument, :func:`one_point`) is closed-form.
 
+    Parameters
+    ----------
+    f1 : str or Activation
+        The (first) activation.
+    f2 : str or Activation, optional
+        The second activation of a pair; omitted for :func:`one_point`.
+
+    Returns
+    -------
+    bool
+        True when the expectations come from a closed form, not a rule: relu,
+        normal_cdf and sigmoid2 alone; the pair relu–relu and pairs of normal_cdf and
+        sigmoid2 (not relu with either).
+
+    Examples
+    --------
+    >>> from mlpgradientflow.gaussian import has_closed_form
+    >>> has_closed_form("relu"), has_closed_form("relu", "sigmoid2")
+    (True, False)
     >>> has_closed_form("sigmoid2", "normal_cdf"), has_closed_form("relu", "tanh")
     (True, False)
     """

@@ -60,6 +60,15 @@ def gauss_hermite_net(target, layers, din: int | None = None, *, N: int = 600, p
         its layers and input dimension (the reference's ``gauss_hermite_net(target, net)``).
     din : int
         Input dimension D (optional when ``layers`` is a Net).
+    N : int, optional
+        Nodes per dimension of the 1-D rule before pruning (default 600).
+    prune : bool, optional
+        Prune the rule as the reference does (default True; see
+        :class:`~mlpgradientflow.gaussian.NormalIntegral`).
+    threshold : float, optional
+        Smallest weight kept when pruning (default 1e-18).
+    verbosity : int, optional
+        1: a message on stderr when the rule is large (D >= 3); 0: silent.
     tol : float
         Relative error of the target's integrals above which an
         :class:`~mlpgradientflow.gaussian.AccuracyWarning` is issued.

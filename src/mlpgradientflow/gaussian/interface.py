@@ -86,7 +86,19 @@ ONE_POINT_ORDER = ("r", "b")
 
 
 class Derivs(NamedTuple):
-    """A value with its gradient and Hessian (``None`` where the order skipped them)."""
+    """A value with its gradient and Hessian (``None`` where the order skipped them).
+
+    Returned by :func:`~mlpgradientflow.gaussian.one_point` and
+    :func:`~mlpgradientflow.gaussian.two_point`: ``value`` (n,), ``grad`` (n, k), ``hess``
+    (n, k, k) with k = 2 (one point) or 5 (two points); unpacks as ``v, g, h``.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.gaussian import one_point
+    >>> d = one_point("relu", 2.0, 0.0, order=1)     # E[relu(2z)] = 2 / sqrt(2 pi)
+    >>> d.value.round(6), d.gradient.shape, d.hess is None
+    (array([0.797885]), (1, 2), True)
+    """
 
     value: Array
     grad: Array | None

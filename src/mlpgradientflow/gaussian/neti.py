@@ -89,6 +89,13 @@ class NetI:
         chain rule (:func:`~.neti_assembly.error_estimate`), relative to the size of the
         terms summed; rounding (about 1e-16 of those terms) is not included.
 
+    Raises
+    ------
+    NonFiniteError
+        (:class:`mlpgradientflow.NonFiniteError`) when the loss, gradient or Hessian is not
+        finite: a Gaussian integral beyond the float64 range (exp: :math:`E[e^{2w\cdot x}] =
+        e^{2\|w\|^2}` overflows for :math:`\|w\| > 18.8`; smaller values are exact).
+
     Warns
     -----
     AccuracyWarning
@@ -97,13 +104,6 @@ class NetI:
         Gauss–Hermite resolves, or a tolerance below the rounding floor of the
         Gauss–Hermite fast paths (5e-14). Built-in activations are accurate to about 1e-13
         relative at any weight norm up to 1e3 (``tests/test_neti_accuracy.py``).
-
-    Raises
-    ------
-    NonFiniteError
-        (:class:`mlpgradientflow.NonFiniteError`) when the loss, gradient or Hessian is not
-        finite: a Gaussian integral beyond the float64 range (exp: :math:`E[e^{2w\cdot x}] =
-        e^{2\|w\|^2}` overflows for :math:`\|w\| > 18.8`; smaller values are exact).
 
     Notes
     -----
@@ -177,35 +177,46 @@ class NetI:
     # -- the model interface: the layout's facts, the student's forward pass -----------------
     @property
     def layers(self) -> tuple[Layer, ...]:
+        """The student's layers (tuple of Layer)."""
         return self.layout.layers
 
     @property
     def din(self) -> int:
+        """Input dimension."""
         return self.layout.din
 
     @property
     def shapes(self) -> tuple:
+        """Shapes of the :math:`M_l`."""
         return self.layout.shapes
 
     @property
     def offsets(self) -> tuple:
+        """Offsets of the :math:`M_l` in ``p``."""
         return self.layout.offsets
 
     @property
     def nparams(self) -> int:
+        """Number of parameters P."""
         return self.layout.nparams
 
     @property
     def layerspec(self) -> list[tuple]:
+        """The layers as (width, activation name, bias), for results."""
         return self.layout.layerspec
 
     def check_params(self, p, name: str = "p") -> np.ndarray:
+        """``p`` checked, as :meth:`Net.check_params <mlpgradientflow.Net.check_params>`."""
         return self.layout.check_params(p, self.dtype, name)
 
     def unflatten(self, p):
+        """Views :math:`M_l` into ``p``, as :meth:`Net.unflatten
+        <mlpgradientflow.Net.unflatten>`."""
         return self.layout.unflatten(np.asarray(p, dtype=float))
 
     def random_params(self, rng=None, init: str = "glorot_normal") -> np.ndarray:
+        """Glorot weights, zero biases, as :meth:`Net.random_params
+        <mlpgradientflow.Net.random_params>`."""
         return self.layout.random_params(rng, init)
 
     def __call__(self, p, input) -> np.ndarray:
@@ -213,18 +224,53 @@ class NetI:
         return self.student(p, input)
 
     def loss(self, p, *, maxnorm: float = math.inf, merge=None) -> float:
+        r"""The population loss :math:`L(p) = E_{x\sim N(0, I)}[(\mathrm{student}_p(x) -
+        \mathrm{teacher}(x))^2]` (plus the barrier and merge penalty when given).
+
+        Parameters
+        ----------
+        p : array, shape (P,)
+            Student parameters.
+        maxnorm, merge : optional
+            As for :meth:`Net.loss <mlpgradientflow.Net.loss>`.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        Loss, gradient (P,) and Hessian (P, P) against the quadrature of a Gauss–Hermite
+        net, and zero at the teacher:
+
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> t = mgf.TeacherNet([(2, "erf", False), (1, "identity", False)], din=1, rng=0)
+        >>> layers = [(1, "erf", False), (1, "identity", False)]
+        >>> neti, gh = mgf.NetI(t, layers), mgf.gauss_hermite_net(t, layers, din=1)
+        >>> p = np.array([0.7, 1.2])
+        >>> [bool(np.abs(a(p) - b(p)).max() < 1e-12) for a, b in
+        ...  ((neti.loss, gh.loss), (neti.gradient, gh.gradient), (neti.hessian, gh.hessian))]
+        [True, True, True]
+        >>> mgf.NetI(t, [(2, "erf", False), (1, "identity", False)]).loss(t.params)
+        0.0
+        """
         return self._derivs(p, 0, maxnorm, merge)[0]
 
     def gradient(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
+        r""":math:`\nabla L(p)`, a new (P,) array or ``out`` (see :meth:`loss`)."""
         return self._derivs(p, 1, maxnorm, merge, out, names=("out", "hess_out"))[1]
 
     def hessian(self, p, *, maxnorm: float = math.inf, merge=None, out=None) -> np.ndarray:
+        r""":math:`\nabla^2 L(p)`, a new (P, P) array or ``out`` (see :meth:`loss`)."""
         return self._derivs(p, 2, maxnorm, merge, None, out, names=("gradient", "out"))[2]
 
     def fg(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None):
+        """``(loss, gradient)`` in one evaluation."""
         return self._derivs(p, 1, maxnorm, merge, grad_out)[:2]
 
     def fgh(self, p, *, maxnorm: float = math.inf, merge=None, grad_out=None, hess_out=None):
+        """``(loss, gradient, Hessian)`` in one evaluation."""
         return self._derivs(p, 2, maxnorm, merge, grad_out, hess_out)
 
     def __repr__(self) -> str:

@@ -324,7 +324,19 @@ def save_julia(path: str | os.PathLike, res: TrainResult, net=None, *, exclude=(
 
     Examples
     --------
-    See :func:`load_julia`.
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.io import load_torch, save_julia
+    >>> X = np.linspace(-1, 1, 8)[:, None]
+    >>> net = mgf.Net([(2, "tanh", True), (1, "identity", True)], input=X, target=X**2)
+    >>> res = mgf.train(net, net.random_params(0), maxiterations_ode=5,
+    ...                 maxiterations_optim=0, verbosity=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = save_julia(os.path.join(d, "res.pt"), res, net, exclude=["trajectory"])
+    ...     raw = load_torch(path)
+    >>> "trajectory" in raw, raw["x"]["w1"].shape       # column-major M_l, as Julia's
+    (False, (2, 2))
     """
     d = julia_dict(res, net)
     if isinstance(exclude, str):
@@ -351,6 +363,25 @@ def net_from_julia(res: TrainResult):
     Returns
     -------
     Net
+        Layers ``info["layerspec"]``, input (N, Din), target (N, Dout) or labels (N,),
+        and the sample weights when saved.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.io import load_julia, net_from_julia, save_julia
+    >>> X = np.linspace(-1, 1, 8)[:, None]
+    >>> net = mgf.Net([(2, "tanh", True), (1, "identity", True)], input=X, target=X**2)
+    >>> res = mgf.train(net, net.random_params(0), maxiterations_ode=5,
+    ...                 maxiterations_optim=0, verbosity=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     back = net_from_julia(load_julia(save_julia(os.path.join(d, "r.pt"), res, net)))
+    >>> back.input.shape, bool(np.array_equal(back.target, net.target))
+    ((8, 1), True)
+    >>> back.loss(res.x) == res.loss
+    True
     """
     from ..net import Net
 

@@ -93,7 +93,9 @@ def _square(name: str, H, P: int) -> np.ndarray:
 
 
 def from_julia_params(v, net) -> np.ndarray:
-    """The reference's flat parameters (column-major ``vec(M_l)`` blocks) in our order.
+    r"""The reference's flat parameters (column-major ``vec(M_l)`` blocks) in our order:
+    :math:`p = v[\pi]` with :math:`\pi(o_l + i\,m_l + j) = o_l + i + j\,k_l`
+    (:func:`julia_index`).
 
     Parameters
     ----------
@@ -120,7 +122,8 @@ def from_julia_params(v, net) -> np.ndarray:
 
 
 def to_julia_params(p, net) -> np.ndarray:
-    """Our flat parameters in the reference's order (the inverse of :func:`from_julia_params`).
+    r"""Our flat parameters in the reference's order (the inverse of :func:`from_julia_params`):
+    :math:`v[\pi] = p`.
 
     Parameters
     ----------
@@ -173,8 +176,8 @@ def from_julia_hessian(H, net) -> np.ndarray:
 
 
 def to_julia_hessian(H, net) -> np.ndarray:
-    """Our Hessian with rows and columns in the reference's order (inverse of
-    :func:`from_julia_hessian`).
+    r"""Our Hessian with rows and columns in the reference's order (inverse of
+    :func:`from_julia_hessian`): :math:`H_{jl}[\pi][:, \pi] = H`.
 
     Parameters
     ----------

@@ -51,7 +51,24 @@ MAX_DEPTH = 64
 
 
 class TorchFileError(ValueError):
-    """A file that is not a torch file this reader accepts (the message says why)."""
+    """A file that is not a torch file this reader accepts (the message says why).
+
+    Raised by :func:`load_torch` and :func:`~mlpgradientflow.io.load_julia`; a
+    ``ValueError``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from mlpgradientflow.io import TorchFileError, load_torch
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "notes.txt")
+    ...     _ = open(path, "w").write("not a torch file")
+    ...     try:
+    ...         load_torch(path)
+    ...     except TorchFileError as err:
+    ...         print(str(err).split(": ", 1)[1])
+    not a readable torch file (UnpicklingError: invalid load key, 'n'.)
+    """
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -59,7 +76,7 @@ class _Record:
     """Base of the reader's placeholders: a pickle may not BUILD on them or hash them."""
 
     __slots__ = ()
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # the idiom for "unhashable"
 
     def __setstate__(self, state) -> None:
         raise TorchFileError(f"the pickle sets state on a {type(self).__name__.strip('_')}")

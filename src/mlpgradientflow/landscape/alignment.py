@@ -16,6 +16,19 @@ __all__ = ["Alignment", "cosine_similarity", "align_to_teacher"]
 def cosine_similarity(x, y) -> float:
     r""":math:`x^\top y / (\|x\| \|y\|)` (0 when a vector is zero).
 
+    Parameters
+    ----------
+    x, y : array, shape (n,)
+        Finite vectors of one length.
+
+    Returns
+    -------
+    float
+        In [-1, 1].
+
+    Examples
+    --------
+    >>> from mlpgradientflow.landscape import cosine_similarity
     >>> cosine_similarity([1.0, 0.0], [1.0, 1.0])
     0.7071067811865475
     """
@@ -55,7 +68,7 @@ def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> Alignme
     Parameters
     ----------
     student_net : Net
-    p : array
+    p : array, shape (P,)
         Student parameters.
     teacher : TeacherNet
     signs : bool
@@ -69,6 +82,22 @@ def align_to_teacher(student_net, p, teacher, *, signs: bool = False) -> Alignme
         narrower); ``student``: the matched student neuron of each;
         ``sign``: +1/-1 per match; ``cosine_distance``: :math:`1 - |\cos|` (or
         :math:`1-\cos`) per teacher neuron; ``mean_cosine_distance``.
+
+    Examples
+    --------
+    A student with the teacher's two directions (one of them flipped and scaled) and one
+    extra neuron:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.landscape import align_to_teacher
+    >>> teacher = mgf.TeacherNet([(2, "tanh", False), (1, "identity", False)], din=2,
+    ...                          params=mgf.params(np.eye(2), np.ones((1, 2))))
+    >>> student = mgf.Net([(3, "tanh", False), (1, "identity", False)], din=2)
+    >>> p = mgf.params(np.array([[0.0, 2.0], [1.0, 1.0], [-3.0, 0.0]]), np.ones((1, 3)))
+    >>> a = align_to_teacher(student, p, teacher, signs=True)
+    >>> a.student, a.sign, a.mean_cosine_distance
+    ([2, 0], [-1, 1], 0.0)
     """
     from ..net import TeacherNet
 

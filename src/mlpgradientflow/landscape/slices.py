@@ -190,6 +190,17 @@ def hessian_directions(
     \tfrac12 \lambda t^2`. Each eigenvector has unit norm; its sign is fixed so that its
     entry of largest magnitude is positive.
 
+    Parameters
+    ----------
+    net : Net
+        A network with data bound.
+    p : array, shape (P,)
+        The point.
+    k : int, optional
+        Number of eigenpairs, 1..P (default 1).
+    which : {"smallest", "largest"}, optional
+        Which end of the spectrum.
+
     Returns
     -------
     evals : ndarray (k,)
@@ -225,6 +236,19 @@ def point_to_point(p_a, p_b) -> np.ndarray:
     r"""The direction :math:`d = p_b - p_a`, so that :math:`p_a + t\,d` runs from
     :math:`p_a` (t = 0) to :math:`p_b` (t = 1): e.g. from one minimum to another.
 
+    Parameters
+    ----------
+    p_a, p_b : array, shape (P,)
+        The two points.
+
+    Returns
+    -------
+    ndarray, shape (P,)
+        :math:`p_b - p_a` (not normalised), a direction for :func:`loss_slice_1d`.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.landscape import point_to_point
     >>> point_to_point([1.0, 2.0], [0.0, 4.0])
     array([-1.,  2.])
     """

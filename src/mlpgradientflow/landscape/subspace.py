@@ -112,13 +112,27 @@ class LinearSubspace:
         return self.b.shape[1]
 
     def point(self, a1: float, a2: float) -> np.ndarray:
-        r""":math:`\mathrm{ref} + a_1 \hat v_1 + a_2 \hat v_2`, a new array (P,)."""
+        r""":math:`\mathrm{ref} + a_1 \hat v_1 + a_2 \hat v_2`, a new array (P,).
+
+        Examples
+        --------
+        >>> S = LinearSubspace(np.zeros(3), [2.0, 0.0, 0.0], [0.0, 0.0, 3.0])  # unit v-hats
+        >>> S.point(1.0, -1.0)
+        array([ 1.,  0., -1.])
+        """
         a1, a2 = as_real("a1", a1), as_real("a2", a2)
         return self.ref + a1 * self.v1 + a2 * self.v2
 
     def coords(self, p) -> np.ndarray:
         r"""Plane coordinates :math:`(a_1, a_2)` of the orthogonal projection of ``p``:
-        the solution of :math:`[\hat v_1\ \hat v_2]\, a = U U^\top (p - \mathrm{ref})`."""
+        the solution of :math:`[\hat v_1\ \hat v_2]\, a = U U^\top (p - \mathrm{ref})`.
+
+        Examples
+        --------
+        >>> S = LinearSubspace(np.zeros(3), [2.0, 0.0, 0.0], [0.0, 0.0, 3.0])
+        >>> S.coords([5.0, 7.0, 1.0])                 # the 7 is off the plane
+        array([5., 1.])
+        """
         p = finite_array("p", p, ndim=1, dtype=np.float64)
         if p.shape != self.ref.shape:
             raise ValueError(f"argument `p` must have shape {self.ref.shape}, got {p.shape}")
@@ -138,7 +152,22 @@ def to_local_coords(subspace: LinearSubspace, p) -> np.ndarray:
     (see ``shared/spec/reference.md``); ported code that relied on that must flip the sign
     and rotate by :math:`U_{:,1:2}^\top[\hat v_1\ \hat v_2]`.
 
+    Parameters
+    ----------
+    subspace : LinearSubspace
+        The plane :math:`\mathrm{ref} + a_1 v_1 + a_2 v_2`.
+    p : array, shape (P,)
+        A point.
+
+    Returns
+    -------
+    ndarray, shape (2,)
+        :math:`(a_1, a_2)`.
+
+    Examples
+    --------
     >>> import numpy as np
+    >>> from mlpgradientflow.landscape import LinearSubspace, to_local_coords
     >>> S = LinearSubspace(np.zeros(3), np.array([1.0, 0, 0]), np.array([1.0, 1, 0]))
     >>> to_local_coords(S, S.point(0.5, -2.0)).round(12)
     array([ 0.5, -2. ])
@@ -149,6 +178,20 @@ def to_local_coords(subspace: LinearSubspace, p) -> np.ndarray:
 @dataclass(frozen=True)
 class SubspaceResult:
     r"""The minimum across the plane at one coordinate pair.
+
+    Returned by :func:`subspace_minloss` (one per point of :func:`subspace_minloss_on_grid`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.landscape import subspace_minloss
+    >>> X = np.random.default_rng(0).standard_normal((50, 2))
+    >>> net = mgf.Net([(2, "tanh", True), (1, "identity", True)], input=X, target=X[:, :1] ** 2)
+    >>> plane = (net.random_params(1), net.random_params(2), net.random_params(3))
+    >>> r = subspace_minloss(net, plane, (0.1, 0.0), rng=0)
+    >>> (r.a1, r.a2), r.p.shape, r.best_x.shape            # P = 9, complement P - 2
+    ((0.1, 0.0), (9,), (7,))
 
     Attributes
     ----------
@@ -189,12 +232,12 @@ class _Complement:
     def loss(self, x, **reg) -> float:
         return self.net.loss(self.point(x), **reg)
 
-    def fg(self, x, **reg):
-        loss, g = self.net.fg(self.point(x), **reg)
+    def fg(self, p, **reg) -> tuple[float, np.ndarray]:
+        loss, g = self.net.fg(self.point(p), **reg)
         return loss, self.b.T @ g
 
-    def fgh(self, x, **reg):
-        loss, g, H = self.net.fgh(self.point(x), **reg)
+    def fgh(self, p, **reg) -> tuple[float, np.ndarray, np.ndarray]:
+        loss, g, H = self.net.fgh(self.point(p), **reg)
         return loss, self.b.T @ g, self.b.T @ H @ self.b
 
 

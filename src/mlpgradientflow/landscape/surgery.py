@@ -256,12 +256,13 @@ def shrink_net(net, p, keep, layer: int = 0):
         Distinct neuron indices, at least one.
     layer : int
         Hidden layer (0-based).
-    j : int, optional
-        Position of the copy in the wider layer, ``i < j <= width`` (default ``i + 1``).
 
     Returns
     -------
-    narrower_net, p_new
+    narrower_net : Net or NetI
+        The layer with ``len(keep)`` neurons.
+    p_new : ndarray, shape (narrower_net.nparams,)
+        The kept neurons' incoming and outgoing weights, in the order of ``keep``.
 
     Examples
     --------
@@ -292,6 +293,7 @@ def _hidden(net, p, layer):
     n_hidden = len(net.layers) - 1
     if isinstance(layer, bool) or not isinstance(layer, numbers.Integral):
         raise TypeError(f"argument `layer` must be an integer, got {layer!r}")
+    layer = int(layer)
     if n_hidden == 0:
         raise ValueError("argument `net` has no hidden layer")
     if not 0 <= layer < n_hidden:
@@ -320,7 +322,7 @@ def _assemble(net, p, layer, A_in, A_out, acts):
 def _neuron_index(name, i, k) -> int:
     if isinstance(i, bool) or not isinstance(i, numbers.Integral):
         raise TypeError(f"argument `{name}` must be an integer neuron index, got {i!r}")
-    if not 0 <= i < k:
+    if not 0 <= int(i) < k:
         raise ValueError(f"argument `{name}` must be a neuron index in 0..{k - 1}, got {i}")
     return int(i)
 

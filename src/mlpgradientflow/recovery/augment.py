@@ -61,13 +61,32 @@ def noise_overlay(
     (``"multiply"``), :math:`j` uniform over the base inputs, :math:`\xi_{\cdot} \sim
     U[\mathrm{low}, \mathrm{high})` i.i.d. per entry.
 
+    Parameters
+    ----------
+    base : array, shape (m, ...)
+        Base inputs, one per row of axis 0.
+    n : int
+        Number of queries.
+    low, high : float, optional
+        The noise interval, ``low < high`` (default [0, 1)).
+    mode : {"add", "multiply"}, optional
+        Add the noise or multiply by it.
+    rng : None, int or Generator, optional
+        Fresh entropy, a seed, or a generator.
+
+    Returns
+    -------
+    ndarray, shape (n, ...)
+        The queries, float64, shaped like the rows of ``base``.
+
     Examples
     --------
     >>> import numpy as np
-    >>> base = np.random.default_rng(0).standard_normal((5, 4, 4))
-    >>> q = noise_overlay(base, 3, 0.0, 1.0, rng=1)
-    >>> q.shape
-    (3, 4, 4)
+    >>> from mlpgradientflow.recovery import noise_overlay
+    >>> base = np.zeros((5, 4, 4))
+    >>> q = noise_overlay(base, 3, -1.0, 0.0, rng=1)     # zero base: pure noise in [-1, 0)
+    >>> q.shape, bool(((-1 <= q) & (q < 0)).all())
+    ((3, 4, 4), True)
     """
     B = _base(base)
     n = _count(n, B)
@@ -83,8 +102,25 @@ def noise_overlay(
 
 
 def tile_bounds(size: int, parts: int) -> list[tuple[int, int]]:
-    """Half-open tile ranges: ``size // parts`` each, the last takes the remainder.
+    r"""Half-open tile ranges: ``size // parts`` each, the last takes the remainder:
+    :math:`[i s, (i+1) s)` with :math:`s = \lfloor \mathrm{size}/\mathrm{parts}\rfloor`,
+    the last :math:`[(\mathrm{parts}-1) s, \mathrm{size})`.
 
+    Parameters
+    ----------
+    size : int
+        Entries along the axis, >= 1.
+    parts : int
+        Number of tiles, 1..size.
+
+    Returns
+    -------
+    list of (int, int)
+        ``(start, stop)`` per tile, covering ``0..size``.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.recovery import tile_bounds
     >>> tile_bounds(28, 3)
     [(0, 9), (9, 18), (18, 28)]
     """
@@ -107,9 +143,30 @@ def composition_sampling(
     (bilinear, ``scipy.ndimage.rotate``), the corners filled with ``fill`` (the
     reference rotates raw MNIST pixels, whose background is 0, before normalising).
 
+    Parameters
+    ----------
+    base : array, shape (m, ...)
+        Base inputs.
+    n : int
+        Number of queries.
+    grid : sequence of int, optional
+        Tiles along axes 1, 2, ... (default 3 x 3).
+    rotation : (float, float), optional
+        Range of rotation angles in degrees (two tiled axes only).
+    fill : float, optional
+        Value of the corners a rotation uncovers.
+    rng : None, int or Generator, optional
+        Fresh entropy, a seed, or a generator.
+
+    Returns
+    -------
+    ndarray, shape (n, ...)
+        The queries, float64.
+
     Examples
     --------
     >>> import numpy as np
+    >>> from mlpgradientflow.recovery import composition_sampling
     >>> base = np.arange(2 * 6 * 6, dtype=float).reshape(2, 6, 6)
     >>> q = composition_sampling(base, 4, (3, 3), rng=0)
     >>> q.shape, bool(np.isin(q, base).all())
@@ -188,9 +245,32 @@ def composition_noise(
     ``n_noise`` overlays (:func:`noise_overlay` of the compositions) per interval; the
     reference's recipe is 3×3 tiles with intervals [0, 1) and [-1, 0), e.g. 60k + 60k + 60k.
 
+    Parameters
+    ----------
+    base : array, shape (m, ...)
+        Base inputs.
+    n_composition : int
+        Number of compositions (> 0 when ``n_noise > 0``).
+    n_noise : int
+        Noise overlays per interval.
+    intervals : sequence of (low, high), optional
+        Noise intervals (default [0, 1) and [-1, 0)).
+    grid : sequence of int, optional
+        Tiles of the compositions (default 3 x 3).
+    rotation : (float, float), optional
+        Rotation range of the compositions, degrees.
+    rng : None, int or Generator, optional
+        Fresh entropy, a seed, or a generator.
+
+    Returns
+    -------
+    ndarray, shape (n_composition + len(intervals) * n_noise, ...)
+        Compositions first, then the overlays interval by interval.
+
     Examples
     --------
     >>> import numpy as np
+    >>> from mlpgradientflow.recovery import composition_noise
     >>> base = np.random.default_rng(0).standard_normal((10, 8, 8))
     >>> composition_noise(base, 20, 10, rng=0).shape
     (40, 8, 8)

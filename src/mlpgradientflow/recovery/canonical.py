@@ -42,6 +42,20 @@ def symmetry_class(activation: str | Activation) -> str:
     (:func:`mlpgradientflow.activations.symmetry`; ``"none"`` for custom activations that do
     not say).
 
+    Parameters
+    ----------
+    activation : str or Activation
+        One activation (per-neuron tuples are refused: E&C clusters a layer as a whole).
+
+    Returns
+    -------
+    str
+        One of :data:`SYMMETRIES`: how :func:`canonicalize` maps a neuron to its
+        canonical form.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.recovery import symmetry_class
     >>> symmetry_class("tanh"), symmetry_class("relu"), symmetry_class("g")
     ('odd', 'even_linear_positive_scaling', 'none')
     """

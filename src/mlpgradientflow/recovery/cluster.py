@@ -48,6 +48,18 @@ def cut_height(Z: np.ndarray, min_size: int) -> float:
     return :math:`h_{k^*}` with :math:`k^*` the last index of the first contiguous run of
     :math:`\max_k c_k`.
 
+    Parameters
+    ----------
+    Z : array, shape (n - 1, 4)
+        A scipy linkage matrix (``scipy.cluster.hierarchy.average``).
+    min_size : int
+        Smallest cluster that counts, :math:`\lfloor\gamma N\rfloor`.
+
+    Returns
+    -------
+    float
+        The cut height :math:`h_{k^*}` (one of ``Z[:, 2]``).
+
     Examples
     --------
     >>> import numpy as np
@@ -110,6 +122,19 @@ def find_clusters(features, min_size: int) -> tuple[list[np.ndarray], float, np.
 def median_cosine_distance(vectors) -> float:
     r"""Median of :math:`1 - \cos(v_i, v_j)` over the pairs of rows (0 for one row).
 
+    Parameters
+    ----------
+    vectors : array, shape (n, d)
+        Non-zero rows (a cluster's canonical incoming vectors).
+
+    Returns
+    -------
+    float
+        In [0, 2]; phase 2 drops a cluster above :math:`1 - \cos\beta`.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.recovery import median_cosine_distance
     >>> median_cosine_distance([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
     1.0
     """
@@ -128,6 +153,24 @@ class ClusterReport:
     :math:`\\le 1-\\cos\\beta`); ``winner`` (the student giving each collapsed neuron,
     -1 for an aligned cluster dropped because none of the 5 best students is in it);
     ``width`` (collapsed neurons); ``linkage`` (the scipy linkage matrix).
+
+    Returned by :func:`reconstruct_layer` as ``rec.report`` (and kept per layer in
+    ``ECResult.clusters``).
+
+    Examples
+    --------
+    Four students, each with the teacher's two neurons (to 1e-6) and one outlier:
+
+    >>> import numpy as np
+    >>> from mlpgradientflow.recovery import reconstruct_layer
+    >>> rng = np.random.default_rng(0)
+    >>> teacher = rng.standard_normal((2, 3))
+    >>> W = np.stack([np.vstack([teacher + 1e-6 * rng.standard_normal((2, 3)),
+    ...                          100 * rng.standard_normal((1, 3))]) for _ in range(4)])
+    >>> rec = reconstruct_layer(W, np.ones((4, 3, 1)), np.arange(4.0), symmetry="none")
+    >>> r = rec.report
+    >>> r.sizes, all(r.aligned), r.winner, r.width, r.linkage.shape
+    ((4, 4), True, (0, 0), 2, (11, 4))
     """
 
     cut_height: float
@@ -142,7 +185,22 @@ class ClusterReport:
 @dataclass(frozen=True)
 class LayerReconstruction:
     """The collapsed layer: ``incoming`` (m, d), ``outgoing`` (N, m, d_next) or, for the
-    last hidden layer, (m, d_next); and the :class:`ClusterReport`."""
+    last hidden layer, (m, d_next); and the :class:`ClusterReport`.
+
+    Returned by :func:`reconstruct_layer`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.recovery import reconstruct_layer
+    >>> rng = np.random.default_rng(0)
+    >>> teacher = rng.standard_normal((2, 3))
+    >>> W = np.stack([np.vstack([teacher + 1e-6 * rng.standard_normal((2, 3)),
+    ...                          100 * rng.standard_normal((1, 3))]) for _ in range(4)])
+    >>> rec = reconstruct_layer(W, np.ones((4, 3, 1)), np.arange(4.0), symmetry="none")
+    >>> rec.incoming.shape, rec.outgoing.shape       # (m, d), last hidden layer: (m, d_next)
+    ((2, 3), (2, 1))
+    """
 
     incoming: np.ndarray
     outgoing: np.ndarray
@@ -226,6 +284,7 @@ def reconstruct_layer(
             "must be at least 2"
         )
     canon = canonicalize(W.reshape(N * k, d), symmetry, A.reshape(N * k, -1))
+    assert canon.outgoing is not None  # outgoing weights were given
     clusters, height, Z = find_clusters(canon.vectors, min_size)
     medians = [median_cosine_distance(canon.vectors[c]) for c in clusters]
     aligned = [m <= 1 - np.cos(beta) for m in medians]
@@ -243,8 +302,8 @@ def reconstruct_layer(
         np.add.at(sums, owners, canon.outgoing[members])
         a_out.append(sums[winner] if final_layer else sums)
     m = len(w_out)
-    w_out = np.array(w_out).reshape(m, d)
-    a_out = np.array(a_out).reshape((m, A.shape[2]) if final_layer else (m, N, A.shape[2]))
+    W_rec = np.array(w_out).reshape(m, d)
+    A_rec = np.array(a_out).reshape((m, A.shape[2]) if final_layer else (m, N, A.shape[2]))
     report = ClusterReport(
         cut_height=height,
         sizes=tuple(len(c) for c in clusters),
@@ -254,4 +313,4 @@ def reconstruct_layer(
         width=m,
         linkage=Z,
     )
-    return LayerReconstruction(w_out, a_out if final_layer else a_out.transpose(1, 0, 2), report)
+    return LayerReconstruction(W_rec, A_rec if final_layer else A_rec.transpose(1, 0, 2), report)

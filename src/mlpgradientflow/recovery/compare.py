@@ -15,6 +15,7 @@ position :math:`j`. Outgoing weights of the last hidden layer compare as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,6 +122,8 @@ def compare_with_teacher(
             f"{net.din}/{len(net.layers)}/{net.dout} and {teacher.din}/{len(teacher.layers)}/"
             f"{teacher.net.dout}"
         )
+    if len(net.layers) < 2:
+        raise ValueError("argument `result`: the network has no hidden layer to compare")
     tol = as_real("tol", tol, minimum=0.0)
     sym = check_symmetry(
         symmetry or getattr(result, "symmetry", None) or symmetry_class(net.layers[0].activation)
@@ -141,6 +144,7 @@ def compare_with_teacher(
         layers.append(LayerMatch(cosine_distances=dist[np.arange(len(T)), match].tolist(),
                                  match=match.tolist(), sign=sign.tolist(),
                                  excess_neurons=int(S.shape[0] - len(set(match.tolist())))))
+    assert D is not None  # set by the loop over the (>= 1) hidden layers
     k_s, k_t = net.layers[-2].width, teacher.layers[-2].width
     a_t = T_mats[-1][:, :k_t].T
     a_s = S_mats[-1][:, :k_s].T[match] * D[:, None]
@@ -163,19 +167,50 @@ def _in_teacher_coords(S, match, D, k_prev, bias):
 def plot_distances(comparisons, ax=None, labels=None):
     """Distribution of the per-teacher-neuron cosine distances (log axis 1e-16 .. 1).
 
-    ``comparisons`` is one :func:`compare_with_teacher` dict or a list of them (one
-    strip of points per dict). Needs matplotlib (the ``plot`` extra). Returns the axes.
+    One strip of points per comparison, blue for a successful recovery, red otherwise.
+    Needs matplotlib (the ``plot`` extra).
+
+    Parameters
+    ----------
+    comparisons : list of TeacherComparison
+        Results of :func:`compare_with_teacher` (each with ``cosine_distances`` and
+        ``success``), or one of them; plain mappings with these keys are accepted too.
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+    labels : sequence of str, optional
+        One x tick label per comparison (default 0, 1, ...).
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.recovery import compare_with_teacher, plot_distances
+    >>> t = mgf.TeacherNet([(2, "tanh", True), (1, "identity", True)], din=2, rng=0)
+    >>> exact = compare_with_teacher((t.net, t.params), t)         # the teacher itself
+    >>> exact.cosine_distances, exact.success
+    ([0.0, 0.0], True)
+    >>> ax = plot_distances([exact, exact], labels=["run 1", "run 2"])
+    >>> len(ax.collections), [x.get_text() for x in ax.get_xticklabels()]
+    (2, ['run 1', 'run 2'])
+    >>> plt.close("all")
     """
     import matplotlib.pyplot as plt
 
-    if isinstance(comparisons, dict):
+    if isinstance(comparisons, Mapping | Record):
         comparisons = [comparisons]
     if ax is None:
         ax = plt.figure(figsize=(5, 3)).gca()
     rng = np.random.default_rng(0)  # jitter only spreads the points
     for i, c in enumerate(comparisons):
         d = np.clip(c["cosine_distances"], 1e-16, 1.0)
-        color = "tab:blue" if c.success else "tab:red"
+        color = "tab:blue" if c["success"] else "tab:red"
         ax.scatter(i + rng.uniform(-0.2, 0.2, len(d)), d, s=10, color=color)
     ax.set_yscale("log")
     ax.set_ylim(1e-16, 2.0)

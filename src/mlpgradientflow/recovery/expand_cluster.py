@@ -40,7 +40,7 @@ FINETUNE_DEFAULTS = DEFAULTS.replace(verbosity=0)
 
 @dataclass
 class ECResult:
-    """The outcome of :func:`expand_and_cluster`.
+    """The outcome of Expand-and-Cluster, returned by :func:`expand_and_cluster`.
 
     Attributes
     ----------
@@ -363,6 +363,7 @@ def _finetune(rnet: Net, mats, sym: str, tune: TrainOptions):
     """Phase 3: bias alignment or the covert linear path, then training of everything."""
     p = np.concatenate([M.ravel() for M in mats])
     X, Y = rnet.input, rnet.target
+    assert X is not None and Y is not None  # the reduced net keeps the data
     out_bias = rnet.layers[-1].bias
     if sym in LINEAR_CLASSES:
         theta = fit_linear_path(X, Y - rnet(p), out_bias)

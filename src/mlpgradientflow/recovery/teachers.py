@@ -45,6 +45,25 @@ def student_nparams(din: int, widths: Sequence[int], rho: float = 1.0, dout: int
     :math:`k_{L-1}`, exactly as ``compute_parameters_student_with_overparameterization``
     of the fork does (so the query counts match its experiments).
 
+    Parameters
+    ----------
+    din : int
+        Input dimension.
+    widths : sequence of int
+        The teacher's hidden widths :math:`k_1, \dots, k_{L-1}`.
+    rho : float, optional
+        Overparameterisation factor of the student (default 1).
+    dout : int, optional
+        Output width (default 1).
+
+    Returns
+    -------
+    int
+        :math:`P`.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.recovery import student_nparams
     >>> student_nparams(2, [3], rho=4)  # (2 + 1) * 12 + (3 + 1) * 1
     40
     """
@@ -65,8 +84,30 @@ def teacher_aware_uniform(
     ``teacher_aware_uniform_datapoints_tests_o<rho>_p<factor>`` samplers; factors used:
     0.5, 1.0, 1.1, 5.0).
 
+    Parameters
+    ----------
+    din : int
+        Input dimension.
+    widths : sequence of int
+        The teacher's hidden widths.
+    rho : float, optional
+        Student overparameterisation (default 4).
+    factor : float, optional
+        Queries per student parameter (default 1).
+    rng : None, int or Generator, optional
+        Fresh entropy, a seed, or a generator.
+
+    Returns
+    -------
+    ndarray, shape (n, din)
+        The queries: :math:`n = \max(2, \lfloor \mathrm{factor}\cdot P\rfloor)` for
+        ``factor`` :math:`\le 1`, :math:`\max(2, \lceil \mathrm{factor}\cdot P\rceil)` above,
+        with :math:`P` from :func:`student_nparams`.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.recovery import teacher_aware_uniform
     >>> X = teacher_aware_uniform(2, [3], rho=4, factor=1.1, rng=0)
     >>> X.shape, bool(np.abs(X).max() <= np.sqrt(3))
     ((44, 2), True)

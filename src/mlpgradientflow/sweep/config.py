@@ -53,12 +53,42 @@ RUN_TRAIN = TrainOptions(verbosity=0).replace(maxiterations_ode=5_000, maxiterat
 
 
 class ConfigError(ValueError):
-    """A sweep configuration that cannot be run; the message names the file and the key."""
+    r"""A sweep configuration that cannot be run; the message names the file and the key.
+
+    Raised by :func:`load_config` and :func:`~mlpgradientflow.sweep.run_sweep`; a
+    ``ValueError``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from mlpgradientflow.sweep import ConfigError, load_config
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "sweep.toml")
+    ...     _ = open(path, "w").write("[grid]\nwidth = [1]\nseeds = [0]\n")
+    ...     try:
+    ...         load_config(path)
+    ...     except ConfigError as err:
+    ...         print(str(err).split(": ", 1)[1])
+    [grid]: unknown key 'width' (did you mean 'widths'?); allowed: widths, seeds,
+    activations, n, din
+    """
 
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """A checked sweep configuration (the keys are explained in the module docstring)."""
+    """A checked sweep configuration (the keys are explained in the module docstring).
+
+    Made by :func:`load_config` from a TOML file, or directly; :data:`RUN` is the
+    configuration of ``mlpgradientflow run``.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.sweep import RUN_TRAIN, SweepConfig
+    >>> cfg = SweepConfig(widths=(1, 2), seeds=(0,), n=(50,), teacher_widths=(1,),
+    ...                   train=RUN_TRAIN.replace(maxiterations_ode=20, maxiterations_optim=2))
+    >>> cfg.n_runs, cfg.to_json()["widths"], cfg.to_json()["train"]["maxiterations_ode"]
+    (2, [1, 2], 20)
+    """
 
     widths: tuple[int, ...] = (2, 4, 8)
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -132,12 +162,35 @@ def train_options(where: str, table: dict, base: TrainOptions = RUN_TRAIN) -> Tr
 
 
 def load_config(path: str | Path) -> SweepConfig:
-    """Read and check a sweep file (TOML; the schema is in the module docstring).
+    r"""Read and check a sweep file (TOML; the schema is in the module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+
+    Returns
+    -------
+    SweepConfig
+        Keys not in the file keep the defaults of :data:`RUN`; ``[train]`` updates
+        :data:`RUN_TRAIN`.
 
     Raises
     ------
     ConfigError
         For a missing file, invalid TOML, unknown keys or values of the wrong type.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from mlpgradientflow.sweep import load_config
+    >>> toml = "[grid]\nwidths = [1, 2]\nseeds = [0, 1]\n[train]\nmaxiterations_ode = 50\n"
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "sweep.toml")
+    ...     _ = open(path, "w").write(toml)
+    ...     cfg = load_config(path)
+    >>> cfg.n_runs, cfg.seeds, cfg.activations, cfg.train.stop.maxiterations_ode
+    (4, (0, 1), ('softplus',), 50)
     """
     path = Path(path)
     try:
@@ -151,10 +204,10 @@ def load_config(path: str | Path) -> SweepConfig:
             raise _unknown(str(path), key, _TOP)
         if key in _TOP[2:] and not isinstance(value, dict):
             raise ConfigError(f"{path}: {key} must be a table ([{key}]), got {value!r}")
-    table = dict(doc.get("train", {}))
+    train_table = dict(doc.get("train", {}))
     if "zero_tol" in doc:
-        table.setdefault("zero_tol", doc["zero_tol"])
-    kw: dict[str, Any] = {"train": train_options(f"{path}: [train]", table)}
+        train_table.setdefault("zero_tol", doc["zero_tol"])
+    kw: dict[str, Any] = {"train": train_options(f"{path}: [train]", train_table)}
     if "data_seed" in doc:
         kw["data_seed"] = _check(f"{path}: data_seed", [doc["data_seed"]], "nonneg")[0]
     for table, keys in _TABLES.items():
@@ -170,7 +223,19 @@ def load_config(path: str | Path) -> SweepConfig:
 
 @dataclass(frozen=True)
 class Run:
-    """One point of the grid."""
+    """One point of the grid.
+
+    Returned by :func:`expand` (one per run, in grid order).
+
+    Examples
+    --------
+    >>> from mlpgradientflow.sweep import RUN_TRAIN, SweepConfig
+    >>> cfg = SweepConfig(widths=(1, 2), seeds=(0,), n=(50,), teacher_widths=(1,),
+    ...                   train=RUN_TRAIN.replace(maxiterations_ode=20, maxiterations_optim=2))
+    >>> from mlpgradientflow.sweep import expand
+    >>> expand(cfg)[0][1]
+    Run(din=2, n=50, teacher_width=1, teacher_seed=100, activation='softplus', width=2, seed=0)
+    """
 
     din: int
     n: int
@@ -186,7 +251,37 @@ class Run:
 
 def expand(cfg: SweepConfig) -> tuple[list[Run], list[Net], list[np.ndarray], list[TeacherNet]]:
     """The runs in grid order and, per run, its net, initial point and teacher; runs with
-    the same data and architecture get the same Net object."""
+    the same data and architecture get the same Net object.
+
+    Parameters
+    ----------
+    cfg : SweepConfig
+        The grid.
+
+    Returns
+    -------
+    runs : list of Run
+        ``cfg.n_runs`` grid points, ordered as ``itertools.product(din, n, teacher widths,
+        teacher seeds, activations, widths, seeds)``.
+    nets : list of Net
+        Per run: the student, bound to inputs (n, din) and the teacher's targets (n, 1).
+    inits : list of ndarray, shape (P,)
+        Per run: ``net.random_params(seed)``.
+    teachers : list of TeacherNet
+        Per run: the teacher (standard normal weights drawn with its seed).
+
+    Examples
+    --------
+    >>> from mlpgradientflow.sweep import RUN_TRAIN, SweepConfig
+    >>> cfg = SweepConfig(widths=(1, 2), seeds=(0,), n=(50,), teacher_widths=(1,),
+    ...                   train=RUN_TRAIN.replace(maxiterations_ode=20, maxiterations_optim=2))
+    >>> from mlpgradientflow.sweep import expand
+    >>> runs, nets, inits, teachers = expand(cfg)
+    >>> [r.width for r in runs], [n.nparams for n in nets], teachers[0] is teachers[1]
+    ([1, 2], [5, 9], True)
+    >>> nets[0].input.shape, nets[0].target.shape
+    ((50, 2), (50, 1))
+    """
     layers = lambda k, act: [(k, act, True), (1, "identity", True)]  # noqa: E731
     inputs, teachers, nets = {}, {}, {}
     out: tuple[list, list, list, list] = ([], [], [], [])

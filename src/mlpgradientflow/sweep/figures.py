@@ -33,8 +33,9 @@ def write_figures(rows: list[dict], results: list, nets: list, teachers: list,
     from ..plot import plot_incoming_weights, plot_loss_curves, plot_spectra, save_figure
 
     ok = [i for i, r in enumerate(rows) if not r["error"]]
-    failed = f" ({len(rows) - len(ok)} failed)" if len(ok) < len(rows) else ""
-    written, failed = [], []
+    n_failed = f" ({len(rows) - len(ok)} failed)" if len(ok) < len(rows) else ""
+    written: list[str] = []
+    failed: list[str] = []
 
     def save(fig, name: str) -> None:
         try:
@@ -53,7 +54,7 @@ def write_figures(rows: list[dict], results: list, nets: list, teachers: list,
         ax.bar(range(len(widths)), counts, bottom=bottom, label=kind, color=f"C{k}")
         bottom += counts
     ax.set_xticks(range(len(widths)), [str(w) for w in widths])
-    ax.set(xlabel="student width", ylabel="runs", title=f"end states of {len(ok)} runs{failed}")
+    ax.set(xlabel="student width", ylabel="runs", title=f"end states of {len(ok)} runs{n_failed}")
     ax.legend(fontsize=7)
     save(fig, "end_states.png")
 
@@ -64,7 +65,7 @@ def write_figures(rows: list[dict], results: list, nets: list, teachers: list,
         if sel:
             ax.scatter([rows[i]["width"] for i in sel], [max(rows[i]["loss"], 1e-33) for i in sel],
                        marker=_MARKERS[kind], label=kind, alpha=0.7)
-    ax.set(yscale="log", xlabel="student width", ylabel="final loss", title=f"{len(ok)} runs{failed}")
+    ax.set(yscale="log", xlabel="student width", ylabel="final loss", title=f"{len(ok)} runs{n_failed}")
     if widths[-1] >= 8 * widths[0]:
         ax.set_xscale("log")
     ax.set_xticks(widths, [str(w) for w in widths])
@@ -80,9 +81,9 @@ def write_figures(rows: list[dict], results: list, nets: list, teachers: list,
     lo = np.floor(np.log10(pos.min())) if pos.size else -16.0
     hi = np.ceil(np.log10(pos.max())) if pos.size else 0.0
     bins = np.logspace(lo, max(hi, lo + 1), 25)
-    ax.hist(np.maximum(g, bins[0]), bins=bins)
+    ax.hist(np.maximum(g, bins[0]), bins=bins.tolist())
     ax.set(xscale="log", xlabel=r"final $\|\nabla L\|_\infty$", ylabel="runs",
-           title=f"{len(ok)} runs{failed}")
+           title=f"{len(ok)} runs{n_failed}")
     save(fig, "gnorm_hist.png")
 
     if not ok or len(rows) > DETAIL_MAX:

@@ -68,6 +68,17 @@ def load_sweep(path: str | os.PathLike):
     alignment are missing). ``df.attrs`` holds ``kind`` and the sweep's ``config``. Needs pandas
     (``pip install 'mlpgradientflow[pandas]'``).
 
+    Parameters
+    ----------
+    path : str or PathLike
+        A folder written by :func:`~mlpgradientflow.sweep.run_sweep` (``mlpgradientflow
+        sweep``/``run``) or by :func:`~mlpgradientflow.train_many` with ``outdir``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run, the columns of :data:`~mlpgradientflow.sweep.COLUMNS` first.
+
     Examples
     --------
     >>> import numpy as np, mlpgradientflow as mgf
@@ -94,7 +105,34 @@ def load_sweep(path: str | os.PathLike):
 
 
 def describe(path: str | os.PathLike) -> str:
-    """A few lines on what ``path`` holds: end-state counts, best loss, failures."""
+    """A few lines on what ``path`` holds: end-state counts, best loss, failures.
+
+    What ``mlpgradientflow show PATH`` prints.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A result file (``.npz``), a sweep folder or a ``train_many`` folder.
+
+    Returns
+    -------
+    str
+        The summary, ending with the call that loads it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     res.save(os.path.join(d, "res.npz"))
+    ...     text = mgf.sweep.describe(os.path.join(d, "res.npz"))
+    >>> print(text.splitlines()[1])
+      minimum: flow stopped by maxiterations ≥ 50; optimiser stopped by min_gnorm ≤ 1e-15
+    """
     path = Path(path)
     if path.is_file():
         try:

@@ -28,12 +28,19 @@ __all__ = ["run_sweep", "SweepOutcome", "SweepInterrupted"]
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped the sweep: the finished runs are saved, a rerun resumes."""
+    """Ctrl-C stopped the sweep: the finished runs are saved, a rerun resumes.
+
+    Raised by :func:`run_sweep` (a ``KeyboardInterrupt``, so that scripts stop); the message
+    says how many runs were saved and where.
+    """
 
 class SweepOutcome(list):
     """The rows of ``summary.csv`` (a list of dicts, in grid order), with ``files``: the
     names of the files written into the folder, ``unwritten``: files that could not be
-    written (with the reason), and ``folder``."""
+    written (with the reason), and ``folder``.
+
+    Returned by :func:`run_sweep` (see its example).
+    """
 
     files: list[str]
     unwritten: list[str]
@@ -63,6 +70,21 @@ def run_sweep(cfg: SweepConfig, out: str | Path, executor=None, *, progress: boo
     -------
     SweepOutcome
         The rows of ``summary.csv``, in grid order, and the files written.
+
+    Examples
+    --------
+    One run of 20 flow steps, too few to reach its end ("not converged"):
+
+    >>> import tempfile
+    >>> from mlpgradientflow.sweep import RUN_TRAIN, SweepConfig, run_sweep
+    >>> cfg = SweepConfig(widths=(1,), seeds=(0,), n=(20,), teacher_widths=(1,),
+    ...                   train=RUN_TRAIN.replace(maxiterations_ode=20, maxiterations_optim=2))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     out = run_sweep(cfg, d, progress=False)
+    >>> len(out), out[0]["width"], out[0]["end_state"], out.unwritten
+    (1, 1, 'not converged', [])
+    >>> [f for f in out.files if f.startswith("summary")]
+    ['summary.csv', 'summary.md', 'summary.json']
     """
     out = Path(out).resolve()  # absolute: Dask workers write the run files themselves
     with FolderLock(out):  # one process per folder, for the whole sweep

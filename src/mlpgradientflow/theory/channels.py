@@ -55,7 +55,22 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class SaddleLineStability(Record):
-    """The matrix B of a neuron, its eigenvalues and the verdict on its saddle line."""
+    """The matrix B of a neuron, its eigenvalues and the verdict on its saddle line.
+
+    Returned by :func:`saddle_line_stability`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.theory.channels import saddle_line_stability
+    >>> X = np.linspace(-3, 3, 61)[:, None]
+    >>> net = mgf.Net([(1, "tanh", False), (1, "identity", False)], input=X, target=np.sin(X))
+    >>> res = mgf.train(net, [1.0, 1.0], verbosity=0)
+    >>> st = saddle_line_stability(net, res.x, 0)
+    >>> list(st), st.B.shape, st.verdict
+    (['B', 'eigenvalues', 'verdict'], (1, 1), 'plateau of minima')
+    """
 
     B: np.ndarray
     eigenvalues: np.ndarray
@@ -64,7 +79,20 @@ class SaddleLineStability(Record):
 
 @dataclass(frozen=True, eq=False)
 class GLUReadout(Record):
-    """The best output parameters ``c``, ``v`` of one GLU with gate ``w``, and the loss."""
+    """The best output parameters ``c``, ``v`` of one GLU with gate ``w``, and the loss.
+
+    Returned by :func:`glu_readout`; a ``glu`` for :func:`glu_forward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlpgradientflow.theory.channels import glu_forward, glu_readout
+    >>> X = np.linspace(-3, 3, 50)[:, None]
+    >>> y = 2 * np.tanh(0.5 * X) + 0.3 * X * (1 - np.tanh(0.5 * X) ** 2)   # a GLU, c = 2, v = 0.3
+    >>> r = glu_readout(X, y, [0.5], "tanh")
+    >>> list(r), bool(np.allclose(glu_forward(r, X, "tanh"), y))
+    (['w', 'c', 'v', 'loss'], True)
+    """
 
     w: np.ndarray
     c: np.ndarray
@@ -72,7 +100,7 @@ class GLUReadout(Record):
     loss: float
 
 
-def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> dict:
+def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> SaddleLineStability:
     r"""The matrix :math:`B` of neuron ``i`` and the stability of the saddle line made by
     duplicating it (Fukumizu & Amari 2000, Thm 3; paper App. A.1).
 
@@ -151,7 +179,7 @@ def saddle_line_stability(net, p, i: int, *, tol: float = 1e-8) -> dict:
     return SaddleLineStability(B=B, eigenvalues=ev, verdict=verdict)
 
 
-def glu_readout(X, y, w, activation, *, weights=None) -> dict:
+def glu_readout(X, y, w, activation, *, weights=None) -> GLUReadout:
     r"""The best output parameters of one GLU with a fixed gate :math:`w`: linear least
     squares
 

@@ -139,7 +139,17 @@ def ca_point(V, a, groups: Sequence[Sequence[int]]) -> np.ndarray:
 
 class CopyAverage(NamedTuple):
     """The optimal copy-average configuration: ``groups`` (a partition of the teacher
-    neurons, one group per student neuron) and its ``loss``."""
+    neurons, one group per student neuron) and its ``loss``.
+
+    Returned by :func:`optimal_ca`.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.theory.copy_average import loss_erf, optimal_ca
+    >>> ca = optimal_ca(4, 2)              # one copy, one average of the other three
+    >>> ca.groups, ca.loss == loss_erf(3)
+    ([[0], [1, 2, 3]], True)
+    """
 
     groups: list[list[int]]
     loss: float

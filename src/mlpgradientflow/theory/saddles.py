@@ -56,7 +56,26 @@ DEFAULT_TRAIN_OPTIONS = DEFAULTS.replace(min_gnorm=1e-13, verbosity=0)
 
 @dataclass(frozen=True, eq=False)
 class PermutationPoint(Record):
-    """A (K-th order) permutation point and its valley (see :func:`kth_order_point`)."""
+    """A (K-th order) permutation point and its valley.
+
+    Returned by :func:`kth_order_point` and :func:`permutation_point` (the keys are
+    explained there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.theory.saddles import permutation_point
+    >>> X = np.random.default_rng(0).standard_normal((100, 1))
+    >>> net = mgf.Net([(2, "tanh", False), (1, "identity", False)], input=X, target=np.sin(X))
+    >>> pp = permutation_point(net, np.array([1.0, -0.5, 1.0, 0.3]), 0, 1)
+    >>> list(pp)
+    ['p', 'loss', 'gnorm', 'morse_index', 'evals', 'valley', 'gamma', 'pairs', 'reduced',
+     'reduced_net']
+    >>> M1 = pp.reduced_net.unflatten(pp.reduced.x)[0]     # the merged neuron, split in two
+    >>> bool(np.allclose(net.unflatten(pp.p)[0], np.vstack([M1, M1])))
+    True
+    """
 
     p: np.ndarray
     loss: float
@@ -64,7 +83,7 @@ class PermutationPoint(Record):
     morse_index: MorseCounts
     evals: np.ndarray
     valley: np.ndarray
-    gamma: list
+    gamma: np.ndarray
     pairs: list
     reduced: TrainResult
     reduced_net: object
@@ -100,6 +119,28 @@ def permutation_point(
     This is :func:`kth_order_point` with one pair; see there for the returned keys.
     Here ``valley`` has shape ``(P,)``.
 
+    Parameters
+    ----------
+    net : Net or NetI
+        The network.
+    p_min : array, shape (P,)
+        Usually a minimum of ``net``.
+    i, j : int
+        The two neurons of hidden layer ``layer`` that collide.
+    layer : int, optional
+        Hidden layer (0-based).
+    gamma : float, optional
+        Split ratio (default ½).
+    train_options : dict, optional
+        :func:`~mlpgradientflow.train` keywords for the reduced network.
+    morse_tol : float, optional
+        Relative tolerance of the Morse counts.
+
+    Returns
+    -------
+    PermutationPoint
+        As :func:`kth_order_point`, with ``valley`` of shape (P,).
+
     Examples
     --------
     >>> import numpy as np
@@ -131,7 +172,7 @@ def kth_order_point(
     gamma=0.5,
     train_options: dict | None = None,
     morse_tol: float = 1e-9,
-) -> dict:
+) -> PermutationPoint:
     r"""A K-th order permutation point: K disjoint pairs of neurons collide.
 
     Each pair :math:`(i_k, j_k)` of ``p_min`` is merged, the network with :math:`K`
@@ -164,8 +205,8 @@ def kth_order_point(
         Split ratios (default ½: the colliding, permutation-symmetric point).
     train_options : dict, optional
         Keyword arguments of :func:`~mlpgradientflow.train` for the reduced network,
-        updating :data:`DEFAULT_TRAIN_OPTIONS` (20 s per phase, ``min_gnorm=1e-13``,
-        silent).
+        updating :data:`DEFAULT_TRAIN_OPTIONS` (the package's count budgets,
+        ``min_gnorm=1e-13``, silent).
     morse_tol : float
         Relative tolerance of :func:`~mlpgradientflow.landscape.morse_index`.
 
@@ -240,6 +281,21 @@ def permutation_point_count(width: int, order: int = 1) -> int:
     Relative to the :math:`n!` equivalent minima this is the paper's factor
     :math:`\binom{n-K}{K}/2^K` (Brea et al. 2019, one layer).
 
+    Parameters
+    ----------
+    width : int
+        Neurons :math:`n` of the layer (at most :data:`MAX_COUNT_WIDTH`).
+    order : int, optional
+        :math:`K`, the number of colliding pairs (default 1).
+
+    Returns
+    -------
+    int
+        The exact count (0 when :math:`2K > n`).
+
+    Examples
+    --------
+    >>> from mlpgradientflow.theory.saddles import permutation_point_count
     >>> permutation_point_count(4), permutation_point_count(4, 2)
     (36, 6)
     """

@@ -238,7 +238,25 @@ def inactive_neurons_critical(net, layer: int = 0) -> bool:
     ``net`` critical: :math:`\sigma(0) = 0` for the layer's activation(s), or the next
     layer has a bias (see the module notes).
 
+    Parameters
+    ----------
+    net : Net or NetI
+        The network.
+    layer : int, optional
+        A hidden layer, 0-based (default 0).
+
+    Returns
+    -------
+    bool
+        True when the gradient of an inactive neuron's outgoing weights,
+        :math:`\sigma(b)\,E[\partial\ell/\partial h_{next}]`, vanishes at every critical
+        point: :math:`\sigma(0) = 0` (with :math:`b = 0`), or a next-layer bias, whose own
+        criticality makes :math:`E[\partial\ell/\partial h_{next}] = 0`.
+
+    Examples
+    --------
     >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.theory.symmetry import inactive_neurons_critical
     >>> inactive_neurons_critical(mgf.Net([(2, "tanh", False), (1, "identity", False)], din=1))
     True
     >>> inactive_neurons_critical(mgf.Net([(2, "softplus", False), (1, "identity", False)], din=1))

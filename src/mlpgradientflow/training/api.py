@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -23,11 +25,21 @@ from .result import TrainResult, Trajectory
 from .solvers import SolverFailure, get_solver
 from .stopping import PhaseRecord, StopReason, StopRules
 
+if TYPE_CHECKING:
+    from ..parallel import FailedRun
+
 __all__ = ["train"]
 
 
+@overload
+def train(net: Model, p0: tuple[np.ndarray | Sequence[float], ...],
+          options: TrainOptions | None = None, *, callback=None,
+          **keywords) -> list[TrainResult | FailedRun]: ...
+@overload
+def train(net: Model, p0: Any, options: TrainOptions | None = None, *, callback=None,
+          **keywords) -> TrainResult: ...
 def train(net: Model, p0, options: TrainOptions | None = None, *, callback=None,
-          **keywords) -> TrainResult:
+          **keywords) -> TrainResult | list[TrainResult | FailedRun]:
     r"""Train ``net`` from ``p0``: phase 1 follows the gradient flow, phase 2 lands on the
     critical point; the result says where the run ended.
 
@@ -71,7 +83,8 @@ def train(net: Model, p0, options: TrainOptions | None = None, *, callback=None,
         and bad values raise an error naming the keyword). Phase 1
         (:class:`~mlpgradientflow.training.options.FlowOptions`): ``alg`` (default
         ``"cvode_bdf"``; ``"cvode_bdf_gmres"``, ``"rodas4"``, ``"rodas5"``, ``"lsoda"``,
-        ``"bdf"``, ``"radau"``, ``"rk45"``, ``"dop853"``, ``"rk4"``, a FlowSolver, or a
+        ``"bdf"``, ``"radau"``, ``"rk45"``, ``"dop853"``, ``"rk4"`` (adaptive),
+        ``"rk4_fixed"``, a FlowSolver, or a
         discrete rule :class:`Descent`, :class:`Momentum`, :class:`Adam`), ``abstol`` and
         ``reltol`` (1e-6), ``dt``, ``maxT`` (inf), ``n_samples_trajectory`` (100),
         ``batchsize``, ``rng``. Phase 2
@@ -128,7 +141,8 @@ def _many_starts(p0) -> bool:
     return isinstance(p0, tuple) and len(p0) > 0 and all(np.ndim(x) == 1 for x in p0)
 
 
-def _train_starts(net, starts: tuple, options, callback, keywords) -> list:
+def _train_starts(net, starts: tuple, options, callback,
+                  keywords) -> list[TrainResult | FailedRun]:
     """``train(net, (x1, x2, ...))``: one run per start through train_many, in the
     reference's ``num_workers`` processes (default: one per start, at most one per core)."""
     import os
@@ -165,7 +179,7 @@ def _train(net: Model, p0, opts: TrainOptions, callback=None) -> TrainResult:
         n_free = obj.P if obj.free is None else int(obj.free.sum())
         method = opts.optim.solver or default_method(n_free)
     watch = ChannelWatch(net)
-    progress = dict(verbosity=opts.verbosity, interval=opts.progress_interval)
+    progress: dict[str, Any] = dict(verbosity=opts.verbosity, interval=opts.progress_interval)
     rules = dict(patience=stop.patience, minloss=stop.minloss, min_gnorm=stop.min_gnorm,
                  channels=watch, stop_on_channel=stop.stop_on_channel, callback=callback)
 
@@ -178,6 +192,7 @@ def _train(net: Model, p0, opts: TrainOptions, callback=None) -> TrainResult:
                              verbosity=opts.verbosity)
 
     obj.fg(x0)  # the initial point is the first candidate
+    assert obj.best_x is not None
     ode = PhaseRecord()
     if stop.maxiterations_ode > 0:
         ode = _phase("flow", obj, run_flow, StopRules(stop.maxtime_ode, stop.maxiterations_ode,

@@ -28,7 +28,27 @@ __all__ = ["Descent", "Momentum", "Adam", "discrete_dynamics", "is_rule"]
 
 @dataclass
 class Descent:
-    r"""Gradient descent, :math:`dx = \eta g`."""
+    r"""Gradient descent, :math:`dx = \eta g`.
+
+    Parameters
+    ----------
+    eta : float, optional
+        Learning rate :math:`\eta` (default 0.1).
+
+    Examples
+    --------
+    Pass it as ``alg``; on :math:`L(w) = \frac53(w - 2)^2` each step multiplies
+    :math:`w - 2` by :math:`1 - \eta\frac{10}{3} = \frac23`:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)   # L = 5/3 (w - 2)^2
+    >>> res = mgf.train(net, [0.0], alg=mgf.Descent(eta=0.1), maxiterations_ode=20,
+    ...                 maxiterations_optim=0, verbosity=0)
+    >>> res.x, 2 - 2 * (2 / 3) ** 20
+    (array([1.99939854]), 1.9993985426803567)
+    """
 
     eta: float = 0.1
 
@@ -41,7 +61,29 @@ class Descent:
 
 @dataclass
 class Momentum:
-    r"""Heavy ball: :math:`v \leftarrow \rho v + \eta g`, :math:`dx = v`."""
+    r"""Heavy ball: :math:`v \leftarrow \rho v + \eta g`, :math:`dx = v`.
+
+    Parameters
+    ----------
+    eta : float, optional
+        Learning rate :math:`\eta` (default 0.01).
+    rho : float, optional
+        Momentum :math:`\rho` (default 0.9).
+
+    Examples
+    --------
+    With a constant gradient the steps approach :math:`\eta g/(1 - \rho)`:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> rule = mgf.Momentum(eta=0.1, rho=0.5)
+    >>> v, steps = rule.init(np.zeros(1)), []
+    >>> for _ in range(3):
+    ...     v, dx = rule.apply(v, None, np.ones(1))
+    ...     steps.append(float(dx[0]))
+    >>> steps
+    [0.1, 0.15, 0.175]
+    """
 
     eta: float = 0.01
     rho: float = 0.9
@@ -58,7 +100,41 @@ class Momentum:
 @dataclass
 class Adam:
     r"""Adam (Kingma & Ba 2015): bias-corrected first and second moments,
-    :math:`dx = \eta\, \hat m / (\sqrt{\hat v} + \epsilon)`."""
+    :math:`dx = \eta\, \hat m / (\sqrt{\hat v} + \epsilon)`.
+
+    With :math:`m \leftarrow \beta_1 m + (1-\beta_1)g`, :math:`v \leftarrow \beta_2 v +
+    (1-\beta_2)g^2`, :math:`\hat m = m/(1-\beta_1^k)`, :math:`\hat v = v/(1-\beta_2^k)` at
+    step :math:`k`.
+
+    Parameters
+    ----------
+    eta : float, optional
+        Learning rate :math:`\eta` (default 1e-3).
+    beta : (float, float), optional
+        :math:`(\beta_1, \beta_2)` (default (0.9, 0.999)).
+    eps : float, optional
+        :math:`\epsilon` (default 1e-8).
+
+    Examples
+    --------
+    The first step has size :math:`\eta` in every coordinate, whatever the gradient's scale:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> rule = mgf.Adam(eta=1e-3)
+    >>> state, dx = rule.apply(rule.init(np.zeros(2)), np.zeros(2), np.array([1.0, -100.0]))
+    >>> dx
+    array([ 0.001, -0.001])
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)   # L = 5/3 (w - 2)^2
+    >>> res = mgf.train(net, [0.0], alg=mgf.Adam(eta=0.1), maxiterations_ode=200,
+    ...                 verbosity=0)                       # then Newton lands on w = 2
+    >>> res.x, res.converged
+    (array([2.]), True)
+    """
 
     eta: float = 1e-3
     beta: tuple[float, float] = field(default=(0.9, 0.999))
@@ -124,12 +200,12 @@ def discrete_dynamics(
     """Iterate ``x <- x - dx`` with the rule until a stopping rule fires."""
     net = obj.net
     full = batchsize is None or batchsize >= getattr(net, "n_samples", 1)
-    batches = None if full else _Batches(net, int(batchsize), rng)
+    batches = None if full or batchsize is None else _Batches(net, int(batchsize), rng)
     x = np.array(x0, dtype=float, copy=True)
     state = rule.init(x)
     it = 0
     while True:
-        if full:
+        if batches is None:  # full batch
             _, g = obj.fg(x)
             epoch_done = True
         else:

@@ -162,7 +162,7 @@ class Objective:
     def jac(self, t: float, x: np.ndarray) -> np.ndarray:
         """:math:`-\\mathrm{diag}(\\tau) \\nabla^2 L_{reg}(x)`, a new (P, P) array."""
         _, _, H = self.fgh(x)
-        if np.ndim(self.tau) == 0:
+        if isinstance(self.tau, float):
             H *= -self.tau
         else:
             H *= -self.tau[:, None]
@@ -173,7 +173,7 @@ class Objective:
         """:meth:`rhs` and :meth:`jac` at one point, from one ``fgh`` pass."""
         _, g, H = self.fgh(x)
         g *= -self.tau
-        H *= -self.tau if np.ndim(self.tau) == 0 else -self.tau[:, None]
+        H *= -self.tau if isinstance(self.tau, float) else -self.tau[:, None]
         _finite("right-hand side", g, H)
         return g, H
 
@@ -210,6 +210,7 @@ class Objective:
             return 0.0
         if self._floor is None or self.best_gnorm < self._floor_at / 10:
             self.best_noise()
+        assert self._floor is not None  # best_noise() measured it
         return self._floor.gradient
 
     def since_best(self) -> int:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import inspect
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.optimize
@@ -230,7 +231,7 @@ def _newton(prob: _Problem, z, stop: StopRules, eig_rtol: float = 1e-10,
 # -- scipy -----------------------------------------------------------------------------------
 def _scipy(prob: _Problem, z, method: str, stop: StopRules, **options) -> OptimizeOutcome:
     """scipy.optimize.minimize under our stopping rules."""
-    state = {"it": 0, "reason": None}
+    state: dict[str, Any] = {"it": 0, "reason": None}
 
     def callback(intermediate_result) -> None:  # the name selects scipy's new interface
         state["it"] += 1

@@ -98,7 +98,7 @@ class FlowOptions:
     abstol, reltol : float
         ODE tolerances (1e-6 each, as the reference's code).
     dt : float or None
-        Initial step of adaptive solvers, the fixed step of ``"rk4"``.
+        Initial step of adaptive solvers, the fixed step of ``"rk4_fixed"``.
     maxT : float
         End of flow time (default: unbounded).
     n_samples_trajectory : int
@@ -107,6 +107,16 @@ class FlowOptions:
         Minibatches for discrete rules.
     rng : int or None
         Seed of the minibatch shuffling.
+
+    Examples
+    --------
+    >>> import mlpgradientflow as mgf
+    >>> from mlpgradientflow.training import FlowOptions
+    >>> f = FlowOptions(alg="RK4", dt=0.01)                  # names are case-insensitive
+    >>> f.alg, f.dt, f.is_rule, FlowOptions(alg=mgf.Adam()).is_rule
+    ('rk4', 0.01, False, True)
+    >>> mgf.TrainOptions.make(alg="rk45", reltol=1e-8).flow.reltol  # usually set through train
+    1e-08
     """
 
     alg: Any = "cvode_bdf"
@@ -167,6 +177,15 @@ class OptimOptions:
         :func:`~mlpgradientflow.training.linesearch.hager_zhang`; for scipy methods their
         ``options`` (overriding ours; scipy's own tolerances are off by default so that the
         stopping rules decide).
+
+    Examples
+    --------
+    >>> from mlpgradientflow.training import OptimOptions
+    >>> o = OptimOptions("BFGS", {"gtol": 0.0})
+    >>> o.solver, dict(o.options)
+    ('bfgs', {'gtol': 0.0})
+    >>> OptimOptions().solver is None                          # Newton or L-BFGS-B by size
+    True
     """
 
     solver: str | None = None
@@ -215,6 +234,17 @@ class StopOptions:
         End the run once it is established in a flat channel (the three criteria of
         :func:`~mlpgradientflow.endstate.find_channels`, the late-update one over the last
         50 steps); phase 2 is then skipped and the result reports the channel's GLU limit.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.training import StopOptions
+    >>> s = StopOptions(maxiterations_ode=100)
+    >>> s.maxiterations_ode, s.maxiterations_optim, s.min_gnorm
+    (100, 5000, 1e-15)
+    >>> StopOptions(maxiterations_ode=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: option `maxiterations_ode` must be an integer >= 0, got -1
     """
 
     maxiterations_ode: int = 20_000
@@ -275,6 +305,21 @@ class TrainOptions:
     zero_tol : float
         Relative tolerance for zero Hessian eigenvalues in the end state (1e-9, see
         :func:`~mlpgradientflow.end_state`).
+
+    Examples
+    --------
+    Options made once, reused, and updated per call by flat keywords:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+    >>> opts = mgf.TrainOptions.make(maxiterations_ode=50, verbosity=0)
+    >>> opts, opts.stop.maxiterations_ode
+    (TrainOptions(maxiterations_ode=50, verbosity=0), 50)
+    >>> res = mgf.train(net, [0.0], opts, optim_solver="bfgs")
+    >>> res.x, res.converged, res.options["optim_solver"]
+    (array([2.]), True, 'bfgs')
     """
 
     flow: FlowOptions = field(default_factory=FlowOptions)
@@ -324,7 +369,13 @@ class TrainOptions:
     @classmethod
     def make(cls, options: TrainOptions | Mapping | None = None, **keywords) -> TrainOptions:
         """Options from ``options`` (a TrainOptions, a mapping of keywords, or the defaults)
-        updated by the flat ``keywords`` (the reference's names, :data:`KEYWORDS`)."""
+        updated by the flat ``keywords`` (the reference's names, :data:`KEYWORDS`).
+
+        Examples
+        --------
+        >>> TrainOptions.make({"maxiterations_ode": 10}, verbosity=0)
+        TrainOptions(maxiterations_ode=10, verbosity=0)
+        """
         if options is None:
             base = DEFAULTS
         elif isinstance(options, TrainOptions):
@@ -336,7 +387,15 @@ class TrainOptions:
         return base.replace(**keywords)
 
     def replace(self, **keywords) -> TrainOptions:
-        """A copy with the flat ``keywords`` changed (errors name the unknown keyword)."""
+        """A copy with the flat ``keywords`` changed (errors name the unknown keyword).
+
+        Examples
+        --------
+        >>> opts = TrainOptions.make(maxiterations_ode=10)
+        >>> opts.replace(optim_solver="bfgs"), opts                   # opts is unchanged
+        (TrainOptions(optim_solver='bfgs', maxiterations_ode=10),
+         TrainOptions(maxiterations_ode=10))
+        """
         groups: dict[str | None, dict] = {}
         for key, value in keywords.items():
             if key not in KEYWORDS:
@@ -347,18 +406,34 @@ class TrainOptions:
             groups.setdefault(group, {})[name] = value
         top = groups.pop(None, {})
         for group, changes in groups.items():
+            assert group is not None  # popped above
             top[group] = dataclasses.replace(getattr(self, group), **changes)
         return dataclasses.replace(self, **top) if top else self
 
     def keywords(self) -> dict[str, Any]:
-        """The options as flat keywords, ``{name: value}`` for every name in :data:`KEYWORDS`."""
+        """The options as flat keywords, ``{name: value}`` for every name in :data:`KEYWORDS`.
+
+        Examples
+        --------
+        >>> kw = TrainOptions.make(maxiterations_ode=10).keywords()
+        >>> kw["maxiterations_ode"], kw["alg"], set(kw) == set(KEYWORDS)
+        (10, 'cvode_bdf', True)
+        """
         return {key: getattr(self if g is None else getattr(self, g), name)
                 for key, (g, name) in KEYWORDS.items()}
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict of the flat keywords. Solver names and the built-in rules
-        round-trip; other objects are recorded by ``repr`` (and cannot be rebuilt)."""
+        round-trip; other objects are recorded by ``repr`` (and cannot be rebuilt).
+
+        Examples
+        --------
+        >>> from mlpgradientflow.training import Adam
+        >>> j = TrainOptions.make(alg=Adam(eta=0.1)).to_json()
+        >>> j["alg"], j["maxT"]                                      # inf as a string
+        ({'rule': 'Adam', 'eta': 0.1, 'beta': [0.9, 0.999], 'eps': 1e-08}, 'inf')
+        """
         out = {}
         for key, value in self.keywords().items():
             if key == "alg":
@@ -378,7 +453,14 @@ class TrainOptions:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> TrainOptions:
-        """Rebuild options from :meth:`to_json` output (or a mapping of flat keywords)."""
+        """Rebuild options from :meth:`to_json` output (or a mapping of flat keywords).
+
+        Examples
+        --------
+        >>> opts = TrainOptions.make(maxiterations_ode=10, optim_solver="bfgs")
+        >>> TrainOptions.from_json(opts.to_json()) == opts
+        True
+        """
         kw = {}
         for key, value in d.items():
             if key == "alg":
@@ -412,7 +494,8 @@ def _listify(x):
 def _alg_to_json(alg):
     if isinstance(alg, str):
         return alg
-    if type(alg).__name__ in _RULES and dataclasses.is_dataclass(alg):
+    if (type(alg).__name__ in _RULES and dataclasses.is_dataclass(alg)
+            and not isinstance(alg, type)):
         return {"rule": type(alg).__name__, **_listify_dict(dataclasses.asdict(alg))}
     return {"object": repr(alg)}
 

@@ -42,7 +42,24 @@ STATUS = {
 
 @dataclass
 class Trajectory:
-    """Recorded states: ``t`` (T,) flow times (iterations for discrete rules), ``x`` (T, P)."""
+    r"""Recorded states: ``t`` (T,) flow times (iterations for discrete rules), ``x`` (T, P).
+
+    Returned by :func:`~mlpgradientflow.train` as ``res.trajectory``: the
+    ``n_samples_trajectory`` log-spaced states of :math:`\theta(t)` (and phase 2's final
+    point, when phase 2 moved it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-1, 1, 20)[:, None]
+    >>> net = mgf.Net([(1, "tanh", True), (1, "identity", True)], input=X, target=np.tanh(2 * X))
+    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=500, verbosity=0)
+    >>> len(res.trajectory), res.trajectory.x.shape, float(res.trajectory.t[0])
+    (101, (101, 4), 0.0)
+    >>> bool(np.array_equal(res.trajectory.x[0], res.init))
+    True
+    """
 
     t: np.ndarray
     x: np.ndarray
@@ -113,6 +130,22 @@ class TrainResult:
     The reference's keys ``ode_stopped_by``, ``optim_stopped_by`` (strings such as
     ``"maxiterations ≥ 100"``), ``ode_iterations``, ``optim_iterations``, ``ode_time_run``,
     ``optim_time_run`` are read-only views of the phase records.
+
+    Examples
+    --------
+    Fitting :math:`\\tanh(2x)` with one tanh neuron reaches the global minimum
+    :math:`(w, b, a, c) = (2, 0, 1, 0)`:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-1, 1, 20)[:, None]
+    >>> net = mgf.Net([(1, "tanh", True), (1, "identity", True)], input=X, target=np.tanh(2 * X))
+    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=500, verbosity=0)
+    >>> res.success, res.status, res.end_state.kind, res.x.round(6) + 0.0
+    (True, 0, <EndKind.MINIMUM: 'minimum'>, array([2., 0., 1., 0.]))
+    >>> res["ode_stopped_by"], res.message
+    ('min_gnorm ≤ 1e-15',
+     'minimum: flow stopped by min_gnorm ≤ 1e-15; optimiser stopped by min_gnorm ≤ 1e-15')
     """
 
     x: np.ndarray
@@ -145,40 +178,59 @@ class TrainResult:
 
     @property
     def ode_stopped_by(self) -> str:
+        """The reference's stop string of phase 1, e.g. ``"maxiterations ≥ 100"``."""
         return self.ode.stopped_by
 
     @property
     def optim_stopped_by(self) -> str:
+        """The reference's stop string of phase 2."""
         return self.optim.stopped_by
 
     @property
     def ode_iterations(self) -> int:
+        """Accepted flow steps (or rule iterations) of phase 1."""
         return self.ode.iterations
 
     @property
     def optim_iterations(self) -> int:
+        """Optimiser iterations of phase 2."""
         return self.optim.iterations
 
     @property
     def ode_time_run(self) -> float:
+        """Wall-clock seconds of phase 1 (reported only)."""
         return self.ode.time
 
     @property
     def optim_time_run(self) -> float:
+        """Wall-clock seconds of phase 2 (reported only)."""
         return self.optim.time
 
     # -- scipy.optimize.OptimizeResult's names ---------------------------------------------
     @property
     def fun(self) -> float:
+        """scipy's name of ``loss``."""
         return self.loss
 
     @property
     def success(self) -> bool:
+        """scipy's name of ``converged``."""
         return self.converged
 
     @property
     def status(self) -> int:
-        """0 converged, 1 budget exhausted, 2 channel, 3 failed, 4 stopped early (:data:`STATUS`)."""
+        """0 converged, 1 budget exhausted, 2 channel, 3 failed, 4 stopped early (:data:`STATUS`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> res.status, STATUS[res.status][:10]
+        (0, 'converged:')
+        """
         reasons = (self.ode.reason, self.optim.reason)
         if self.converged:
             return 0
@@ -193,6 +245,7 @@ class TrainResult:
 
     @property
     def message(self) -> str:
+        """The end state and the stop reason of each phase that ran, in words."""
         kind = "not classified" if self.end_state is None else str(self.end_state.kind)
         parts = [f"{name} stopped by {rec.stopped_by}" for name, rec in
                  (("flow", self.ode), ("optimiser", self.optim))
@@ -201,18 +254,22 @@ class TrainResult:
 
     @property
     def nit(self) -> int:
+        """Flow steps plus optimiser iterations."""
         return self.ode.iterations + self.optim.iterations
 
     @property
     def nfev(self) -> int:
+        """Loss evaluations, ``n_gradients`` (each one gives the gradient too)."""
         return self.n_gradients
 
     @property
     def njev(self) -> int:
+        """Gradient evaluations, ``n_gradients``."""
         return self.n_gradients
 
     @property
     def nhev(self) -> int:
+        """Hessian evaluations, ``n_hessians``."""
         return self.n_hessians
 
     def __getitem__(self, key: str) -> Any:
@@ -223,7 +280,18 @@ class TrainResult:
 
     def keys(self) -> list[str]:
         """The result's keys (the reference's and scipy's names; ``include``/``exclude``
-        of :func:`~mlpgradientflow.train` leave some out)."""
+        of :func:`~mlpgradientflow.train` leave some out).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> res.keys()[:3], "nfev" in res.keys(), res["nfev"] == res.n_gradients
+        (['x', 'loss', 'gnorm'], True, True)
+        """
         hidden = set(self.info.get("hidden_keys", ()))
         return [k for k in [f.name for f in fields(self)] + list(_VIEWS) + list(_SCIPY)
                 if k not in hidden]
@@ -239,8 +307,25 @@ class TrainResult:
 
     # -- files ---------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write the result to ``path`` (a ``.npz`` file), atomically."""
-        arrays = {k: np.asarray(getattr(self, k)) for k in _ARRAYS if getattr(self, k) is not None}
+        """Write the result to ``path`` (a ``.npz`` file), atomically; :func:`load_result`
+        reads it back.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     res.save(os.path.join(d, "res.npz"))
+        ...     back = load_result(os.path.join(d, "res.npz"))
+        >>> back.x, back.ode_stopped_by
+        (array([2.]), 'maxiterations ≥ 50')
+        """
+        arrays: dict[str, Any] = {k: np.asarray(getattr(self, k)) for k in _ARRAYS
+                                  if getattr(self, k) is not None}
         arrays["trajectory_t"] = self.trajectory.t
         arrays["trajectory_x"] = self.trajectory.x
         meta = {f.name: getattr(self, f.name) for f in fields(self)
@@ -258,6 +343,17 @@ class TrainResult:
         Parameters are ``{"w1": M_1, ...}`` with ``M_l = [W_l | b_l]`` as in the reference;
         ``input``/``target``/``weights`` are added in its layout when ``net`` is given.
         ``mgf.io.save_julia(path, res, net)`` writes it as the reference's ``pickle``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> d = res.to_reference_dict(net)
+        >>> d["x"], d["input"].shape, d["ode_stopped_by"]             # input (Din, N)
+        ({'w1': array([[2.]])}, (1, 3), 'maxiterations ≥ 50')
         """
         from ..io.julia import julia_dict  # the bridge sits above training
 
@@ -265,7 +361,18 @@ class TrainResult:
         return {k: v for k, v in julia_dict(self, net).items() if k not in hidden}
 
     def params2dict(self, p=None) -> dict:
-        """``{"w1": M_1, ...}`` of ``p`` (default: ``x``) in the run's layer shapes."""
+        """``{"w1": M_1, ...}`` of ``p`` (default: ``x``) in the run's layer shapes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mlpgradientflow as mgf
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> net = mgf.Net([(1, "identity", False)], input=X, target=2 * X)
+        >>> res = mgf.train(net, [0.0], maxiterations_ode=50, verbosity=0)
+        >>> res.params2dict(), res.params2dict([5.0])
+        ({'w1': array([[2.]])}, {'w1': array([[5.]])})
+        """
         p = self.x if p is None else p
         out, o = {}, 0
         for i, (k, m) in enumerate(self.shapes, 1):
@@ -285,7 +392,32 @@ def _jsonable(v):
 
 
 def load_result(path: str | os.PathLike) -> TrainResult:
-    """Read a result written by :meth:`TrainResult.save`."""
+    """Read a result written by :meth:`TrainResult.save`.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A ``.npz`` file written by :meth:`TrainResult.save` (of this file format).
+
+    Returns
+    -------
+    TrainResult
+        Equal to the saved one: arrays bit for bit, floats through their ``repr``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-1, 1, 20)[:, None]
+    >>> net = mgf.Net([(1, "tanh", True), (1, "identity", True)], input=X, target=np.tanh(2 * X))
+    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=500, verbosity=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     res.save(os.path.join(d, "res.npz"))
+    ...     back = mgf.load_result(os.path.join(d, "res.npz"))
+    >>> bool(np.array_equal(back.x, res.x)), back.end_state == res.end_state, back.nit == res.nit
+    (True, True, True)
+    """
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
         arrays = {k: z[k] for k in _ARRAYS if k in z.files}

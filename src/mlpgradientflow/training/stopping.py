@@ -22,13 +22,32 @@ from __future__ import annotations
 import enum
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..endstate.channels import ChannelWatch
 
 __all__ = ["StopReason", "PhaseRecord", "StopRules", "Stop", "StepInfo"]
 
 
 class StopReason(enum.Enum):
-    """Why a phase ended; ``value`` is a template of the reference's string."""
+    """Why a phase ended; ``value`` is a template of the reference's string.
+
+    The ``reason`` of the :class:`PhaseRecord` of each phase (``res.ode``, ``res.optim``)
+    returned by :func:`~mlpgradientflow.train`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-1, 1, 20)[:, None]
+    >>> net = mgf.Net([(1, "tanh", True), (1, "identity", True)], input=X, target=np.tanh(2 * X))
+    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=500, verbosity=0)
+    >>> res.ode.reason, res.ode.reason.converged, res.ode_stopped_by
+    (<StopReason.MIN_GNORM: 'min_gnorm ≤ {}'>, True, 'min_gnorm ≤ 1e-15')
+    """
 
     NOT_RUN = ""
     PATIENCE = "patience ({})"
@@ -90,6 +109,20 @@ class PhaseRecord:
         Wall-clock seconds (reported, never used to decide anything unless a cap is set).
     message : str
         The solver's or optimiser's own words (failures, scipy's message).
+
+    Examples
+    --------
+    Returned by :func:`~mlpgradientflow.train` as ``res.ode`` and ``res.optim``:
+
+    >>> import numpy as np
+    >>> import mlpgradientflow as mgf
+    >>> X = np.linspace(-1, 1, 20)[:, None]
+    >>> net = mgf.Net([(1, "tanh", True), (1, "identity", True)], input=X, target=np.tanh(2 * X))
+    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=20, verbosity=0)
+    >>> res.ode.reason, res.ode.iterations, res.ode.stopped_by       # budget spent
+    (<StopReason.MAXITERATIONS: 'maxiterations ≥ {}'>, 20, 'maxiterations ≥ 20')
+    >>> res.optim.reason.converged                                   # Newton finished it
+    True
     """
 
     reason: StopReason = StopReason.NOT_RUN
@@ -156,9 +189,9 @@ class StopRules:
     patience: int = 10**6
     minloss: float = 2e-32
     min_gnorm: float = 1e-15
-    channels: object | None = None
+    channels: ChannelWatch | None = None
     stop_on_channel: bool = False
-    callback: object | None = None
+    callback: Callable[[StepInfo], object] | None = None
     phase: str = ""
 
     def __post_init__(self) -> None:

@@ -13,11 +13,15 @@ name                solver
 ``"radau"``         SciPy Radau IIA order 5, exact Jacobian
 ``"rk45"``          SciPy Dormand-Prince 5(4), explicit
 ``"dop853"``        SciPy DOP853, explicit order 8
-``"rk4"``           classical RK4 with a fixed step
+``"rk4"``           classical RK4, adaptive with OrdinaryDiffEq's residual
+                    (defect) estimate: the reference's ``RK4()``
+``"rk4_fixed"``     classical RK4 with a fixed step (``dt``, or 1/λmax at the start)
 ==================  ==============================================================
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from .base import FlowProblem, FlowSolver, SolverFailure
 from .rk4 import RK4
@@ -31,7 +35,7 @@ __all__ = ["FlowProblem", "FlowSolver", "SolverFailure", "get_solver", "SOLVERS"
 
 
 
-SOLVERS = {
+SOLVERS: dict[str, Callable[[], FlowSolver]] = {
     "cvode_bdf": CVODESolver,
     "cvode_bdf_gmres": lambda: CVODESolver(linsolver="gmres"),
     "rodas4": Rodas4,
@@ -42,11 +46,31 @@ SOLVERS = {
     "rk45": lambda: ScipySolver("rk45"),
     "dop853": lambda: ScipySolver("dop853"),
     "rk4": RK4,
+    "rk4_fixed": lambda: RK4(adaptive=False),
 }
 
 
 def get_solver(alg) -> FlowSolver:
-    """A fresh solver for a name, or ``alg`` itself when it is a FlowSolver (or its class)."""
+    """A fresh solver for a name, or ``alg`` itself when it is a FlowSolver (or its class).
+
+    Parameters
+    ----------
+    alg : str, FlowSolver or FlowSolver subclass
+        A name of :data:`SOLVERS` (case-insensitive), a solver object (returned as it is)
+        or a solver class (instantiated without arguments).
+
+    Returns
+    -------
+    FlowSolver
+        The solver.
+
+    Examples
+    --------
+    >>> from mlpgradientflow.training import get_solver
+    >>> from mlpgradientflow.training.solvers import RK4
+    >>> get_solver("RK4"), get_solver(RK4).name, get_solver("cvode_bdf").uses_jacobian
+    (RK4(dt=None, adaptive=True), 'rk4', True)
+    """
     if isinstance(alg, FlowSolver):
         return alg
     if isinstance(alg, type) and issubclass(alg, FlowSolver):

@@ -164,7 +164,8 @@ class Rosenbrock(FlowSolver):
         Accepted and rejected steps, evaluations of ``fun`` and ``jac``, LU factorisations.
     """
 
-    tableau: RosenbrockTableau | None = None
+    tableau: RosenbrockTableau  # the method; subclasses set it on the class
+    problem: FlowProblem  # set by start()
     uses_jacobian = True
 
     def __init__(
@@ -179,7 +180,7 @@ class Rosenbrock(FlowSolver):
         max_rejections: int = 30,
         predictive: bool = True,
     ) -> None:
-        tableau = tableau if tableau is not None else type(self).tableau
+        tableau = tableau if tableau is not None else getattr(type(self), "tableau", None)
         if tableau is None:
             raise ValueError("argument `tableau` is required for the generic Rosenbrock solver")
         if not 0 < facmin < 1 < facmax or not 0 < safety <= 1:
@@ -188,7 +189,6 @@ class Rosenbrock(FlowSolver):
         self.time_derivative, self.adaptive = time_derivative, adaptive
         self.safety, self.facmin, self.facmax = safety, facmin, facmax
         self.max_rejections, self.predictive = max_rejections, predictive
-        self.problem: FlowProblem | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(tableau={self.tableau.name!r}, adaptive={self.adaptive})"
@@ -207,13 +207,15 @@ class Rosenbrock(FlowSolver):
         self._J: np.ndarray | None = None
         self._U: np.ndarray | None = None  # stage increments of the last accepted step
         self._f_prev: np.ndarray | None = None
-        self._h_acc = self._err_acc = None  # last accepted step and error (predictive control)
+        # last accepted step and error (predictive control)
+        self._h_acc: float | None = None
+        self._err_acc: float = 0.0
         self.h = float(problem.dt) if problem.dt is not None else self._initial_step()
         if not self.h > 0:
             raise ValueError(f"the initial step must be > 0, got {self.h}")
 
     def step(self) -> None:
-        if self.problem is None:
+        if getattr(self, "problem", None) is None:
             raise RuntimeError("call start() before step()")
         t, y0 = self.t, self.y
         if t >= self.problem.t_bound:
@@ -350,6 +352,7 @@ class Rosenbrock(FlowSolver):
         self._both_here()
         if self._J is None:
             self.njev += 1
+            assert self.problem.jac is not None  # start() checked it
             J = np.asarray(self.problem.jac(self.t, self.y), dtype=float)
             if not np.isfinite(J).all():
                 raise SolverFailure(f"non-finite Jacobian at t = {self.t:g}")

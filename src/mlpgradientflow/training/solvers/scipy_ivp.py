@@ -37,7 +37,7 @@ class ScipySolver(FlowSolver):
         self._cls, self.uses_jacobian = _METHODS[key]
 
     def start(self, problem: FlowProblem, t0: float, y0: np.ndarray) -> None:
-        kw = dict(rtol=problem.rtol, atol=problem.atol)
+        kw: dict[str, object] = dict(rtol=problem.rtol, atol=problem.atol)
         if problem.dt is not None:
             kw["first_step"] = problem.dt
         if self.uses_jacobian and problem.jac is not None:

@@ -40,7 +40,7 @@ class CVODESolver(FlowSolver):
         self.name = "cvode_bdf" if linsolver != "gmres" else "cvode_bdf_gmres"
 
     @property
-    def uses_jacobian(self) -> bool:  # type: ignore[override]
+    def uses_jacobian(self) -> bool:  # type: ignore[override]  # per instance: not for gmres
         return self.linsolver != "gmres"
 
     def start(self, problem: FlowProblem, t0: float, y0: np.ndarray) -> None:
