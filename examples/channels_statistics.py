@@ -10,7 +10,8 @@ package's end-state classification (``res.end_state``), at reduced seeds and cou
 the modified 2-D Rosenbrock target log10(3(x2 + 1 - x1^2)^2 + (1 - x1)^2 + 0.1), z-scored,
 on a regular 101 x 101 grid on [-sqrt3, sqrt3]^2; one hidden layer of r = 1..5 neurons with
 g(x) = sigmoid(4x) + softplus(x), with and without biases; Glorot-normal init; full-batch
-gradient flow (reltol 1e-3) then Newton, barrier ``maxnorm = 1e3``. The paper trains
+gradient flow (reltol 1e-3) then Newton, barrier ``maxnorm = 1e3``, channels followed to
+the barrier (``stop_on_channel=False``). The paper trains
 50 * 2^r seeds for hours each; here ``--seeds`` per width and step counts. Each run gets
 the paper's labels, *duplicate* (two incoming vectors closer than 1e-6 in L2: a point on a
 plateau saddle line) and *infinite* (weight norm sum(theta^2)/(2P) at the barrier, or a
@@ -114,11 +115,14 @@ def fraction(rows, key) -> str:
 
 
 def train(net, seeds, args, inits=None):
+    """``train_many`` with the paper's tolerance and barrier. Channels are followed to the
+    barrier as in the paper (``stop_on_channel=False``): stopping at the first channel
+    ends runs in which another pair is still merging into a duplicate."""
     return mgf.train_many(
         net, inits if inits is not None else [net.random_params(s) for s in seeds],
         executor=args.workers if args.workers > 1 else None, progress=False,
         maxiterations_ode=args.steps, maxiterations_optim=args.steps // 2,
-        reltol=1e-3, maxnorm=MAXNORM)
+        reltol=1e-3, maxnorm=MAXNORM, stop_on_channel=False)
 
 
 def fig2(args) -> list[dict]:

@@ -175,7 +175,7 @@ def plot_distances(comparisons, ax=None, labels=None):
     rng = np.random.default_rng(0)  # jitter only spreads the points
     for i, c in enumerate(comparisons):
         d = np.clip(c["cosine_distances"], 1e-16, 1.0)
-        color = "tab:blue" if c.success else "tab:red"
+        color = "tab:blue" if c["success"] else "tab:red"
         ax.scatter(i + rng.uniform(-0.2, 0.2, len(d)), d, s=10, color=color)
     ax.set_yscale("log")
     ax.set_ylim(1e-16, 2.0)
