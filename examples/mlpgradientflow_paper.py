@@ -140,7 +140,7 @@ def main(argv=None) -> None:
     text = "\n".join(lines1 + [""] + lines2) + "\n"
     print(text)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    for k, (name, vals) in enumerate(losses.items()):
+    for k, vals in enumerate(losses.values()):
         ax.scatter(np.full(len(vals), k), vals, s=14)
     ax.set_xticks(range(len(losses)), list(losses), rotation=30, ha="right", fontsize=7)
     ax.set_yscale("log")
