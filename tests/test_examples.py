@@ -63,8 +63,9 @@ def run_quick(name, tmp_path, capsys):
     return text
 
 
-def wilson(k, n, z=norm.ppf(0.975)):
-    """The Wilson score interval, closed form (independent of scipy's binomtest)."""
+def wilson(k, n):
+    """The 95 % Wilson score interval, closed form (independent of scipy's binomtest)."""
+    z = norm.ppf(0.975)
     c, h = (k + z * z / 2) / (n + z * z), z * math.sqrt(k * (n - k) / n + z * z / 4) / (n + z * z)
     return c - h, c + h
 
