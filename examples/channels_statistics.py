@@ -102,6 +102,11 @@ def label(net, res) -> dict:
     )
 
 
+def paper_label(row) -> str:
+    """The paper's Fig. 2 class of a run: duplicate first, then infinite, else finite."""
+    return "duplicate" if row["duplicate"] else "infinite" if row["infinite"] else "finite"
+
+
 def wilson(k: int, n: int) -> tuple[float, float]:
     """95 % Wilson score interval of the fraction k / n."""
     ci = binomtest(k, n).proportion_ci(0.95, method="wilson")
@@ -194,16 +199,16 @@ def fig4_table(rows) -> list[str]:
 
 def plot(rows2, rows4, path) -> None:
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    for bias, marker in ((False, "o"), (True, "s")):
-        sub = [row for row in rows2 if row["bias"] == bias]
-        for r in sorted({row["r"] for row in sub}):
-            loss = sorted(row["loss"] for row in sub if row["r"] == r)
-            ax.plot(np.full(len(loss), r) + (0.15 if bias else -0.15), loss, marker, ms=3,
-                    color="C1" if bias else "C0", label=f"bias {bias}" if r == 1 else None)
+    colors = {"duplicate": "C3", "infinite": "C0", "finite": "C2"}
+    for bias, marker, dx in ((False, "o", -0.15), (True, "s", 0.15)):
+        for name, color in colors.items():
+            sub = [row for row in rows2 if row["bias"] == bias and paper_label(row) == name]
+            ax.plot([row["r"] + dx for row in sub], [row["loss"] for row in sub], marker,
+                    ms=3, color=color, label=f"{name}, bias {bias}" if sub else None)
     ax.set_xlabel("hidden neurons r")
     ax.set_ylabel("final loss")
-    ax.set_title("Rosenbrock: loss levels", fontsize=10)
-    ax.legend(fontsize=7, frameon=False)
+    ax.set_title("Rosenbrock: loss levels (o: no bias, s: bias)", fontsize=10)
+    ax.legend(fontsize=6, frameon=False)
     scales = sorted({row["s"] for row in rows4})
     freq, err = [], []
     for s in scales:
