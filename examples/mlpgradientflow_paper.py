@@ -19,11 +19,17 @@ depend on the machine).
    in Din = 9 without biases, a student of 3. The infinite-data minimum (``NetI``, exact
    Gaussian integrals) is compared with the minima for N standard normal samples (Newton
    from the infinite-data minimum, several data seeds per N). The paper: the squared
-   distance falls like 1/N. Here the minimum is flat (Hessian condition ~4e5), and 1/N
-   sets in only from N ~ 1e5.
+   distance falls like 1/N. Here the minimum is flat (Hessian condition ~4e5): N = 1000 is
+   pre-asymptotic, and the exponent is fitted from N = 10^4 on.
 
 Writes ``mlpgradientflow_paper.txt`` and ``mlpgradientflow_paper.png`` into ``--out``.
-About 3 minutes on one core; ``--quick`` (one seed, N <= 10^4) about 30 s.
+About 2 minutes on one core; ``--quick`` (one seed, N <= 10^4) about 10 s.
+
+Result at the defaults: the gradient flow (alone or followed by Newton) reaches losses of
+1e-13 to 1e-14 and, for two of three seeds, a critical point; Adam and gradient descent at
+the same number of gradient evaluations stop at 1e-5 to 1e-3; Newton and BFGS from the
+initial point reach 1e-8 to 1e-12 without converging within their budgets. The squared
+distance falls like N^-1.1 from N = 10^4 to 4 x 10^5.
 
     python examples/mlpgradientflow_paper.py [--out DIR] [--quick]
 """
@@ -115,13 +121,13 @@ def infinite_data_section(args) -> tuple[list[str], np.ndarray, np.ndarray]:
         print(lines[-1], flush=True)
     d2 = np.array(d2)
     ok = np.isfinite(d2)
-    big = np.flatnonzero(ok)[-2:]  # the asymptotic 1/N sets in late: the minimum is flat
+    # N = 1000 is pre-asymptotic (the minimum is flat): fit from the second size on
+    big = np.flatnonzero(ok)[1:] if ok.sum() > 2 else np.flatnonzero(ok)
     slope = np.polyfit(np.log(ns[big]), np.log(d2[big]), 1)[0] if big.size > 1 else np.nan
-    lines.append(f"fitted exponent over the two largest N: mean squared distance ~ N^{slope:.2f} "
-                 "(paper: ~ 1/N; N x mean levels off only once N >> the inverse of the "
-                 "smallest Hessian eigenvalue at the infinite-data minimum, "
-                 f"{inf.end_state.min_eigenvalue:.1e}, relative to its largest, "
-                 f"{inf.end_state.max_eigenvalue:.1e})")
+    lines.append(f"fitted exponent for N >= {ns[big[0]]}: mean squared distance ~ "
+                 f"N^{slope:.2f} (paper: ~ 1/N); the infinite-data minimum is flat: Hessian "
+                 f"eigenvalues from {inf.end_state.min_eigenvalue:.1e} to "
+                 f"{inf.end_state.max_eigenvalue:.1e}")
     return lines, ns, d2
 
 
