@@ -111,7 +111,7 @@ def label(net, res) -> dict:
     state = res.end_state
     barrier = res.x @ res.x / (2 * res.x.size) >= (1 - 1e-3) * MAXNORM
     return dict(
-        loss=res.loss, kind=str(state.kind), describe=state.describe(),
+        loss=res.loss, kind=str(state.kind),
         duplicate=l2 < DUPLICATE_L2, barrier=bool(barrier),
         infinite=bool(barrier or state.kind == "channel"),
         channel=bool(state.kind == "channel" or (barrier and cos < CHANNEL_COS)),

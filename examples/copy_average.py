@@ -115,7 +115,7 @@ def main(argv=None) -> None:
     ax2.set_title(f"n = {args.widths[len(args.widths) // 2]}", fontsize=10)
     save_figure(fig, out / "copy_average.png")
     write_text(out / "copy_average.txt", "\n".join(lines) + "\n")
-    print(lines[-1], f"; wrote {out / 'copy_average.png'}")
+    print(f"{lines[-1]}; wrote {out / 'copy_average.png'}")
 
 
 if __name__ == "__main__":
