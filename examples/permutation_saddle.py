@@ -172,10 +172,8 @@ def main(argv=None) -> None:
     top = int(np.ceil(np.log10(np.abs(pp["evals"]).max())))
     decades = 10.0 ** np.arange(top, -9, -3)  # one label every third decade: readable
     ax.set_xticks(np.concatenate([-decades, [0.0], decades[::-1]]))
-    mi = pp["morse_index"]
-    ax.set_title(
-        f"saddle: {mi['n_negative']} negative, {mi['n_zero']} zero eigenvalue(s)", fontsize=8
-    )
+    state = mgf.end_state(net, pp["p"], min_gnorm=OPTIONS["min_gnorm"])
+    ax.set_title(f"permutation point: {state.describe()}", fontsize=8)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, out)
     print(f"figure: {out}")
