@@ -43,8 +43,9 @@ s = 0.1 are not converged within the budget. All four duplicates sit at the barr
 "minimum" of the barrier-regularised loss (2), never "saddle". Two things make a rerun
 count fewer plateau saddles than the paper: stopping a run at its first channel (the
 package's default, ``--stop-on-channel`` here) ends runs in which a second pair is still
-merging (r = 5, seeds 4 and 7 reach L2 distances 7e-13 and 4e-10 only when followed to
-the barrier; with the stop, 1 of 48 runs at 20 000 steps was a duplicate, ~2 %); and a
+merging (the same runs with ``--stop-on-channel``: 1/40 duplicates without biases,
+2 % [0 %, 13 %]; r = 5 seeds 4 and 7 reach L2 distances 7e-13 and 4e-10 only when followed
+to the barrier); and a
 point on a plateau "saddle" line with B > 0 is a degenerate *minimum* (zero eigenvalue
 along the line), so counting ``end_state.kind == "saddle"`` finds none of them.
 """
