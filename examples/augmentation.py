@@ -1,4 +1,9 @@
-"""Too few queries, and query augmentation, on a synthetic image-like teacher (8x8 inputs).
+"""
+Query augmentation
+==================
+
+Too few queries, and query augmentation, on a synthetic image-like teacher (8x8 inputs),
+after Beiser, Martinelli, Gerstner, Brea (UniReps @ NeurIPS 2025).
 
 The teacher is ``ec_teacher(64, [3])``: 3 g neurons reading 8x8 "images" (64 inputs,
 199 parameters). The base images are 40 smooth random blobs (MNIST-like stand-ins,
@@ -27,7 +32,7 @@ Result at the defaults: ``40 base`` and ``800 base`` fail (no cluster survives: 
 students fit the queries without aligning; smooth blobs are ill-conditioned in the 64-D
 input space, 30 and 48 effective directions), while the three augmented sets recover all
 3 neurons (cosine distances ~1e-16, relative test error 1e-30 to 2e-21). About 4 minutes;
-``--quick`` is a smoke test (a few seconds per run).
+``--quick`` is a smoke test (two query sets, 4 students, tiny budget; it recovers nothing).
 """
 
 import argparse
@@ -60,12 +65,14 @@ def blobs(n: int, rng) -> np.ndarray:
     return np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / rng.uniform(2, 8, (n, 1, 1)))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description="Query augmentation for Expand-and-Cluster")
     ap.add_argument("--out", default="examples/out")
-    ap.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
-    args = ap.parse_args()
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: tiny budget, 4 students, two query sets")
+    args = ap.parse_args(argv)
     n_ode = 200 if args.quick else 3000  # flow steps per student (counts: machine-independent)
+    n_students = 4 if args.quick else 10
     rng = np.random.default_rng(0)
     teacher = ec_teacher(64, [3], rng=1)
     raw = blobs(N_BASE + 800 + 2000, rng)
@@ -85,6 +92,8 @@ def main() -> None:
         "comp+noise": composition_noise(base, 400, 200, grid=(2, 2), rng=3),
         "800 base": extra,
     }
+    if args.quick:
+        queries = {k: queries[k] for k in (f"{N_BASE} base", "comp+noise")}
     header = (
         f"{'queries':<12} {'n':>5} {'rank':>4}  {'width':>5}  {'cos dist per teacher neuron':<29} "
         f"{'success':<7} {'test err':>8}  {'time':>4}"
@@ -101,7 +110,7 @@ def main() -> None:
                 teacher,
                 X,
                 [(6, "g", True), (1, "identity", True)],
-                n_students=10,
+                n_students=n_students,
                 rng=3,
                 executor=2,
                 train_options=dict(maxiterations_ode=n_ode, maxiterations_optim=n_ode // 10,
@@ -126,6 +135,12 @@ def main() -> None:
             f"{err:>8.1e}  {time.time() - t0:>4.0f}"
         )
         print(lines[-1], flush=True)
+    lines.append(
+        "paper: rotations, flips and additive noise bring little to no improvement; biased "
+        "noise overlays and composition sampling recover teachers with up to 100x more "
+        f"parameters than data points (here: {teacher.net.nparams} parameters, {N_BASE} images)"
+    )
+    print(lines[-1])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "augmentation.txt").write_text("\n".join(lines) + "\n")

@@ -1,4 +1,8 @@
-"""A permutation saddle between two equivalent minima (Brea, Şimşek, Illing & Gerstner 2019).
+"""
+Permutation saddles
+===================
+
+A permutation saddle between two equivalent minima (Brea, Şimşek, Illing & Gerstner 2019).
 
 Toy regression of methods.md (e.2): 2-D inputs (N = 400, standard normal), a student with 4
 hidden g-neurons (g(x) = sigmoid(4x) + softplus(x)) and biases, labelled by a teacher with
@@ -6,8 +10,11 @@ hidden g-neurons (g(x) = sigmoid(4x) + softplus(x)) and biases, labelled by a te
 
 1. trains the student to a minimum theta (gradient flow, then Newton);
 2. builds the permutation point of every pair (i, j): merge them, re-optimise the
-   3-neuron network, split back with gamma = 1/2; prints its loss, gradient norm and Morse
-   index (not all are saddles: some are minima, some have two descent directions);
+   3-neuron network, split back with gamma = 1/2; prints its loss, gradient norm and end
+   state (``mgf.end_state``: Morse counts only where the point is critical; not all are
+   saddles: some are minima, some have two descent directions), beside the paper's
+   claims (a critical point with at least one zero Hessian eigenvalue per output, some of
+   them first-order saddles) and count (n! (n - 1) / 2 first-order permutation points);
 3. for the pair ``--pair`` (default 1 2, a first-order saddle), follows the unstable
    manifold of the saddle: gradient flow from the saddle displaced by +-1e-4 along the
    Hessian eigenvector of the negative eigenvalue. For a first-order saddle this is the
@@ -22,7 +29,7 @@ hidden g-neurons (g(x) = sigmoid(4x) + softplus(x)) and biases, labelled by a te
     .venv/bin/python examples/permutation_saddle.py --out examples/out
 
 ``--out`` is a folder (the figure is ``permutation_saddle.png`` in it) or a ``.png`` path.
-Runs in about 10 s.
+Runs in about 10 s; ``--quick`` skips the straight-segment and valley curves' fine sampling.
 """
 
 from __future__ import annotations
@@ -40,7 +47,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import mlpgradientflow as mgf  # noqa: E402
 from mlpgradientflow.landscape.surgery import shrink_net  # noqa: E402
 from mlpgradientflow.plot import plot_spectra, save_figure  # noqa: E402
-from mlpgradientflow.theory.saddles import permutation_point  # noqa: E402
+from mlpgradientflow.theory.saddles import (  # noqa: E402
+    permutation_point,
+    permutation_point_count,
+)
 
 OPTIONS = dict(min_gnorm=1e-14, verbosity=0)  # the package's count budgets
 
@@ -62,7 +72,7 @@ def descent_path(net, saddle, eps: float = 1e-4):
     return np.vstack([branches[0][::-1], branches[1][1:]])
 
 
-def segments(a, b, c, n: int = 60):
+def segments(a, b, c, n: int):
     """Points on the straight segments a -> b -> c."""
     t = np.linspace(0, 1, n)[:, None]
     return np.vstack([a + t * (b - a), b + t[1:] * (c - b)])
@@ -92,7 +102,9 @@ def main(argv=None) -> None:
         metavar=("I", "J"),
         help="the two neurons (0..3) of the plotted permutation point",
     )
+    ap.add_argument("--quick", action="store_true", help="coarser curves")
     args = ap.parse_args(argv)
+    n_curve = 15 if args.quick else 60
     out = Path(args.out)
     out = out if out.suffix == ".png" else out / "permutation_saddle.png"
     i, j = args.pair
@@ -102,18 +114,25 @@ def main(argv=None) -> None:
     p_min = res.x
     ev_min = mgf.hessian_spectrum(net, p_min)[0]
     print(
-        f"minimum theta: loss {res.loss:.6e}  |grad|_inf {res.gnorm:.1e}  "
-        f"Morse index {mgf.landscape.morse_index(ev_min)}"
+        f"theta: loss {res.loss:.6e}  |grad|_inf {res.gnorm:.1e}  {res.end_state.describe()}"
     )
-    print("permutation points (gamma = 1/2):")
+    print("permutation points (gamma = 1/2), end state (Morse counts neg/zero/pos):")
+    first_order = 0
     for a, b in itertools.combinations(range(4), 2):
         q = permutation_point(net, p_min, a, b, train_options=OPTIONS)
-        mi = q["morse_index"]
+        state = mgf.end_state(net, q["p"], min_gnorm=OPTIONS["min_gnorm"])
+        first_order += state.kind == "saddle" and state.n_negative == 1
         print(
             f"  pair ({a}, {b}): loss {q['loss']:.6e}  |grad|_inf {q['gnorm']:.1e}  "
-            f"negative {mi['n_negative']}  zero {mi['n_zero']}  smallest eigenvalue "
-            f"{q['evals'][0]:+.3e}"
+            f"{state.describe()}"
+            + (f"  smallest eigenvalue {state.min_eigenvalue:+.3e}" if state.critical else "")
         )
+    print(
+        f"first-order saddles among the 6 pairs: {first_order} (paper: some permutation points "
+        "are first-order saddles; each has >= 1 zero eigenvalue per output unit); "
+        f"first-order permutation points of a width-4 layer: n!(n-1)/2 = "
+        f"{permutation_point_count(4)}"
+    )
 
     pp = permutation_point(net, p_min, i, j, train_options=OPTIONS)
     perm = list(range(4))
@@ -129,7 +148,7 @@ def main(argv=None) -> None:
             for p in (path[0], path[-1])
         )
     )
-    straight = segments(p_min, pp["p"], p_swapped)
+    straight = segments(p_min, pp["p"], p_swapped, n_curve)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), width_ratios=[1.3, 1, 1.3])
     ax = axes[0]
@@ -142,7 +161,7 @@ def main(argv=None) -> None:
     ax.legend(fontsize=7, frameon=False)
 
     ax = axes[1]
-    t = np.linspace(-3, 3, 61)
+    t = np.linspace(-3, 3, n_curve + 1)
     valley = [net.loss(pp["p"] + ti * pp["valley"]) / pp["loss"] - 1 for ti in t]
     ax.plot(t, valley, lw=1.2)
     ax.set_xlabel("distance along the equal-loss valley")
@@ -153,10 +172,8 @@ def main(argv=None) -> None:
     top = int(np.ceil(np.log10(np.abs(pp["evals"]).max())))
     decades = 10.0 ** np.arange(top, -9, -3)  # one label every third decade: readable
     ax.set_xticks(np.concatenate([-decades, [0.0], decades[::-1]]))
-    mi = pp["morse_index"]
-    ax.set_title(
-        f"saddle: {mi['n_negative']} negative, {mi['n_zero']} zero eigenvalue(s)", fontsize=8
-    )
+    state = mgf.end_state(net, pp["p"], min_gnorm=OPTIONS["min_gnorm"])
+    ax.set_title(f"permutation point: {state.describe()}", fontsize=8)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, out)
     print(f"figure: {out}")

@@ -1,4 +1,8 @@
-"""Recover random Expand-and-Cluster teachers and report the recovery rate per configuration.
+"""
+Expand-and-Cluster: recovering teachers
+=======================================
+
+Recover random Expand-and-Cluster teachers and report the recovery rate per configuration.
 
 Teachers are :func:`mlpgradientflow.data.ec_teacher` networks (activation g, output bias,
 norms U[1.5, 2.5], hyperplanes through the data): Din = 2 and 8, one hidden layer of 3
@@ -23,7 +27,8 @@ Result at the defaults (budgets are step counts, so every machine gets the same 
 duplicates the output bias), 8-3 4/4, 8-2-2 2/2 recovered (cosine distances ~1e-16);
 2-2-2 0/2 (students stay at loss ~1e-7, extra layer-1 clusters). Defaults (4 shallow problems per Din, 2 deep ones)
 take about 5-6 minutes on 2 cores;
-``--quick`` is a smoke test of a few seconds per problem (it recovers little).
+``--quick`` is a smoke test of a few seconds per problem (one shallow problem per
+configuration, no deep ones unless ``--deep-problems`` says so; it recovers little).
 """
 
 import argparse
@@ -105,13 +110,17 @@ HEADER = (
 )
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description="Expand-and-Cluster: recovering teachers")
     ap.add_argument("--out", default="examples/out")
-    ap.add_argument("--problems", type=int, default=4, help="teachers per 1-layer config")
-    ap.add_argument("--deep-problems", type=int, default=2, help="teachers per 2-layer config")
+    ap.add_argument("--problems", type=int, help="teachers per 1-layer config (4; quick 1)")
+    ap.add_argument("--deep-problems", type=int, help="teachers per 2-layer config (2; quick 0)")
     ap.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    if args.problems is None:
+        args.problems = 1 if args.quick else 4
+    if args.deep_problems is None:
+        args.deep_problems = 0 if args.quick else 2
     t_start = time.time()
     lines, rates, comparisons, labels = [HEADER], [], [], []
     print(HEADER, flush=True)

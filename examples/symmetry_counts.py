@@ -1,12 +1,21 @@
-"""Counts of symmetry-induced subspaces (Şimşek et al., ICML 2021).
+"""
+Symmetry-induced subspaces
+==========================
+
+Counts of symmetry-induced subspaces (Şimşek et al., ICML 2021).
 
 Prints T(r*, m), the affine subspaces forming the global-minimum manifold of a width-m
 network whose minimal zero-loss width is r*, and G(r, m), the symmetry-induced critical
 subspaces from a critical point of width r. Plots the saddle-to-minimum ratios
 G(r* - 1, m) / T(r*, m) and sum_{r < r*} G(r, m) / T(r*, m) against the overparameterisation
 h = m - r*: saddles dominate for small h (when r* > 3: the first ratio is (r* - 1)/2 at
-h = 0), global minima for h >> r*. Writes ``symmetry_counts.png`` and
-``symmetry_counts.txt`` to ``--out``.
+h = 0), global minima for h >> r*. Prints the paper's checks beside the counts: one added
+neuron connects all r*! global minima through T(r*, r* + 1) = (r* + 2)!/2 subspaces (3 for
+r* = 1, m = 2: the paper's Fig. 4a); and the count of *all* symmetry-induced critical
+subspaces, inactive neurons included (``n_critical_subspaces``: r! S(m+1, r+1) where a
+neuron with zero weights is critical, e.g. tanh), beside the paper's G = r! S(m, r).
+Writes ``symmetry_counts.png`` and ``symmetry_counts.txt`` to ``--out``; ``--quick``
+plots up to h = 10.
 
     .venv/bin/python examples/symmetry_counts.py --out examples/out
 """
@@ -14,6 +23,7 @@ h = 0), global minima for h >> r*. Writes ``symmetry_counts.png`` and
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import matplotlib
@@ -24,6 +34,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from mlpgradientflow.io import write_text  # noqa: E402
 from mlpgradientflow.plot import save_figure  # noqa: E402
 from mlpgradientflow.theory.symmetry import (  # noqa: E402
+    n_critical_subspaces,
     n_global_min_subspaces,
     n_saddle_subspaces,
 )
@@ -52,13 +63,24 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="examples/out", help="output folder")
     ap.add_argument("--hmax", type=int, default=40, help="largest m - r* in the plot")
+    ap.add_argument("--quick", action="store_true", help="plot up to h = 10")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.hmax = 10
     out = Path(args.out)
 
     text = [
         table("T(r*, m) = r*! S(m+1, r*+1), m = r* + h", n_global_min_subspaces, range(1, 6)),
         table("G(r, m) = r! S(m, r), m = r + h", n_saddle_subspaces, range(1, 6)),
     ]
+    text.append("\n".join(
+        ["paper's checks: T(r*, r*+1) = (r*+2)!/2 (3 for r* = 1, m = 2, Fig. 4a)"]
+        + [f"  r*={r}: T = {n_global_min_subspaces(r, r + 1)}, (r*+2)!/2 = "
+           f"{math.factorial(r + 2) // 2}" for r in range(1, 6)]
+        + ["all symmetry-induced critical subspaces (sigma(0) = 0, e.g. tanh, inactive "
+           "neurons critical) vs the paper's G(r, m):"]
+        + [f"  r={r}, m={m}: {n_critical_subspaces(r, m)} vs G = {n_saddle_subspaces(r, m)}"
+           for r, m in ((1, 2), (2, 3), (2, 4), (3, 5))]))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
     crossings = []
     for r_star in (2, 4, 6, 8, 10):
