@@ -14,7 +14,7 @@ with its end state (``res.end_state``): a minimum or a saddle with its Morse cou
 (negative/zero/positive Hessian eigenvalues), a flat channel (two neurons with parallel
 incoming vectors and diverging outgoing weights of opposite signs; not a critical point,
 so no Morse counts; e.g. n = k = 8, seed 3), or not converged. Its "pattern" lists, per
-student neuron, how many teacher neurons it overlaps (|cos| > 0.1): a CA point reads
+student neuron, how many teacher neurons it overlaps (``|cos| > 0.1``): a CA point reads
 1, ..., 1, k - n + 1. Writes ``copy_average.png`` and ``copy_average.txt`` to ``--out``.
 About 1.5 min on one core; ``--quick`` (widths 2 and 8, seed 3) about 15 s.
 

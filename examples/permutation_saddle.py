@@ -88,7 +88,7 @@ def nearest(p, candidates):
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description="Permutation saddles")
     ap.add_argument(
         "--out",
         default="examples/out/permutation_saddle.png",

@@ -60,7 +60,7 @@ def ratios(r_star: int, hmax: int):
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description="Symmetry-induced subspaces: counts")
     ap.add_argument("--out", default="examples/out", help="output folder")
     ap.add_argument("--hmax", type=int, default=40, help="largest m - r* in the plot")
     ap.add_argument("--quick", action="store_true", help="plot up to h = 10")

@@ -88,7 +88,9 @@ def test_api_reference_lists_every_public_name():
 def _conf_list(name: str) -> list[str]:
     """A list assigned in docs/conf.py, read without running conf.py."""
     for node in ast.parse((DOCS / "conf.py").read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(getattr(t, "id", None) == name for t in targets):
             return ast.literal_eval(node.value)
     raise AssertionError(f"docs/conf.py has no {name}")
 
