@@ -195,3 +195,17 @@ def test_reference_readme_neti_fine_tuning():
     fine = mgf.train(mgf.NetI(teacher, layers), res.x, verbosity=0)
     assert res.converged and fine.converged and fine.end_state.kind == "minimum"
     assert fine.gnorm <= 1e-14 and 0 < fine.loss < res.loss + 1e-3
+
+
+def test_a_phase_stopped_at_the_floor_ends_critical():
+    """Regression: with a noise-floor margin of 2, Newton stopped on ``min_gnorm`` (gradient
+    from ``fgh``) while the end state, from ``fg`` at the same point, was 1.3x above the
+    floor and said "not converged". A converged stop and the end state must agree."""
+    teacher = mgf.TeacherNet([(8, "softplus", False), (1, "identity", False)], din=9, rng=1)
+    neti = mgf.NetI(teacher, [(3, "softplus", False), (1, "identity", False)])
+    res = mgf.train(neti, neti.random_params(0), maxiterations_ode=3000,
+                    maxiterations_optim=500, verbosity=0)
+    stopped_converged = res.ode.reason.converged or res.optim.reason.converged
+    assert stopped_converged
+    assert res.end_state.critical and res.end_state.kind == "minimum"
+    assert res.gnorm <= res.end_state.gtol

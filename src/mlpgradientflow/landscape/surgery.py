@@ -132,8 +132,6 @@ def merge_neurons(net, p, i: int, j: int, layer: int = 0):
         Two different neurons of the layer.
     layer : int
         Hidden layer (0-based).
-    j : int, optional
-        Position of the copy in the wider layer, ``i < j <= width`` (default ``i + 1``).
 
     Returns
     -------

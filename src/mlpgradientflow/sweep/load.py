@@ -84,13 +84,14 @@ def load_sweep(path: str | os.PathLike):
     >>> import numpy as np, mlpgradientflow as mgf
     >>> X = np.random.default_rng(0).standard_normal((100, 2))
     >>> net = mgf.Net([(2, "tanh", True), (1, "identity", True)], input=X, target=X[:, :1])
-    >>> import tempfile; d = tempfile.mkdtemp()
+    >>> import tempfile; tmp = tempfile.TemporaryDirectory(); d = tmp.name
     >>> _ = mgf.train_many(net, [net.random_params(s) for s in range(2)], outdir=d,
     ...                    maxiterations_ode=50, maxiterations_optim=5, verbosity=0,
     ...                    progress=False)
     >>> df = mgf.load_sweep(d)
     >>> len(df), df.attrs["kind"], "end_state" in df.columns
     (2, 'train_many', True)
+    >>> tmp.cleanup()
     """
     try:
         import pandas as pd

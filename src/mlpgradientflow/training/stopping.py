@@ -44,9 +44,11 @@ class StopReason(enum.Enum):
     >>> import mlpgradientflow as mgf
     >>> X = np.linspace(-1, 1, 20)[:, None]
     >>> net = mgf.Net([(1, "tanh", True), (1, "identity", True)], input=X, target=np.tanh(2 * X))
-    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=500, verbosity=0)
+    >>> res = mgf.train(net, [1.0, 0.0, 1.0, 0.0], maxiterations_ode=5, verbosity=0)
     >>> res.ode.reason, res.ode.reason.converged, res.ode_stopped_by
-    (<StopReason.MIN_GNORM: 'min_gnorm ≤ {}'>, True, 'min_gnorm ≤ 1e-15')
+    (<StopReason.MAXITERATIONS: 'maxiterations ≥ {}'>, False, 'maxiterations ≥ 5')
+    >>> res.optim.reason.converged  # Newton went on to the minimum
+    True
     """
 
     NOT_RUN = ""
