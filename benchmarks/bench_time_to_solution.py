@@ -132,8 +132,7 @@ def measure(problems, seeds: int, cap: float) -> list[dict]:
             if pb.n:
                 row["peer"] = peer(net, p0, cap)
             rows.append(row)
-            print(pb.name, seed, {k: v.get("wall") for k, v in row.items()
-                                  if isinstance(v, dict)}, flush=True)
+            print(json.dumps(row, default=str), flush=True)  # a partial run keeps its rows
     return rows
 
 
