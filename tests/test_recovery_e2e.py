@@ -28,7 +28,6 @@ def test_end_to_end_recovers_a_small_g_teacher():
         # iteration limits, not wall time: the same run on a loaded machine
         train_options=dict(maxiterations_ode=2000, maxiterations_optim=100, minloss=1e-20),
         finetune_options=dict(maxiterations_ode=500, maxiterations_optim=100),
-        prune_tol=1e-6,
     )
     assert res.widths == (2,)
     out = compare_with_teacher(res, teacher)
@@ -81,7 +80,6 @@ def test_relu_recovery_uses_the_linear_path():
         rng=0,
         train_options=dict(maxiterations_ode=500, maxiterations_optim=30),
         finetune_options=dict(maxiterations_ode=200, maxiterations_optim=30),
-        prune_tol=1e-6,
     )
     assert res.linear is not None and res.linear.shape == (2, 1)
     assert res.loss < 1e-6
@@ -151,18 +149,3 @@ def test_deep_students_retrain_only_the_upper_layers():
         np.testing.assert_array_equal(f, firsts[0])  # ... and shared by all students
     assert any(not np.array_equal(r.x, r.init) for r in res.retraining[0])
     assert np.isfinite(res.loss) and res.params.shape == (res.net.nparams,)
-
-
-@pytest.mark.parametrize("act", ["g", ("g", "tanh", "g", "softplus")])
-def test_prune_removes_unused_and_constant_neurons_keeping_the_function(act):
-    from mlpgradientflow.recovery.expand_cluster import _prune
-
-    X = np.random.default_rng(0).standard_normal((50, 2))
-    net = mgf.Net([(4, act, True), (2, "identity", True)], input=X, target=np.zeros((50, 2)))
-    M1 = np.array([[1.0, -0.5, 0.2], [0.0, 0.0, 0.7], [0.3, 0.8, -0.1], [-1.2, 0.4, 0.5]])
-    M2 = np.array([[0.5, 2.0, -1.0, 0.0, 0.3], [1.5, -0.7, 0.4, 0.0, -0.2]])  # neuron 3 unused
-    p = mgf.params((M1[:, :2], M1[:, 2]), (M2[:, :4], M2[:, 4]))
-    small, mats, width = _prune(net, p, 1e-6)
-    assert width == 2 and small.layers[0].width == 2  # neuron 1 constant, neuron 3 unused
-    q = np.concatenate([m.ravel() for m in mats])
-    np.testing.assert_allclose(small(q, X), net(p, X), rtol=0, atol=1e-14)
