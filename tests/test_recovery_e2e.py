@@ -38,6 +38,58 @@ def test_end_to_end_recovers_a_small_g_teacher():
     assert np.abs(res.predict(Xt) - teacher(Xt)).max() < 1e-4
 
 
+# count budgets only: the same run, the same bits, on a loaded machine
+BUDGET = dict(
+    train_options=dict(maxiterations_ode=2000, maxiterations_optim=200, minloss=1e-20),
+    finetune_options=dict(maxiterations_ode=500, maxiterations_optim=100),
+)
+CASES = {
+    "g 3-2": (lambda: ec_teacher(3, [2], rng=5), [(6, "g", True)]),
+    "tanh 2-2": (
+        lambda: mgf.TeacherNet([(2, "tanh", True), (1, "identity", True)], din=2, rng=3),
+        [(6, "tanh", True)],
+    ),
+    "softplus 2-2": (lambda: ec_teacher(2, [2], activation="softplus", rng=4),
+                     [(6, "softplus", True)]),
+    "deep g 2-2-1": (lambda: ec_teacher(2, [2, 1], rng=6), [(4, "g", True), (2, "g", True)]),
+}
+
+
+def _recover(name, executor=None):
+    make, hidden = CASES[name]
+    teacher = make()
+    X = np.random.default_rng(1).uniform(-np.sqrt(3), np.sqrt(3), (200, teacher.din))
+    # N = 5: floor(0.6 N) = 3 > N / 2, so no teacher neuron can count as two clusters
+    res = expand_and_cluster(teacher, X, hidden + [(1, "identity", True)], n_students=5,
+                             rng=1, executor=executor, **BUDGET)
+    return teacher, res
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_recovers_small_teachers_of_the_papers_activations(name):
+    teacher, res = _recover(name)
+    assert res.widths == tuple(lay.width for lay in teacher.layers[:-1])
+    c = res.comparison
+    assert c is not None and c.success and max(c.cosine_distances) < 1e-6
+    assert max(c.outgoing_errors) < 1e-6
+    assert (res.linear is not None) == (name == "softplus 2-2")  # the covert linear path
+    assert res.converged and 3 <= res.n_converged <= 5
+    assert res.n_converged == sum(s.end_state.kind in ("minimum", "saddle") for s in res.students)
+    assert res.n_gradients >= sum(s.n_gradients for s in res.students) > 0
+    # independent check of the recovered function on fresh inputs
+    Xt = np.random.default_rng(9).uniform(-np.sqrt(3), np.sqrt(3), (500, teacher.din))
+    assert np.abs(res.predict(Xt) - teacher(Xt)).max() < 1e-5
+
+
+def test_recovery_is_deterministic_across_calls_and_executors():
+    _, a = _recover("tanh 2-2")
+    _, b = _recover("tanh 2-2", executor=2)
+    assert a.widths == b.widths
+    np.testing.assert_array_equal(a.params, b.params)
+    assert [s.loss for s in a.students] == [s.loss for s in b.students]
+    assert a.n_gradients == b.n_gradients
+
+
 @pytest.mark.parametrize(
     "layers", [[(3, "relu", True)], [(3, "softplus", True), (2, "softplus", False)]]
 )
@@ -125,6 +177,10 @@ def test_compare_and_expand_reject_bad_input():
         expand_and_cluster(t, X, [(4, "g", True), (1, "identity", True)], n_students=3)
     with pytest.raises(ValueError, match="answers"):
         expand_and_cluster(np.zeros(5), X, [(4, "g", True), (1, "identity", True)])
+    with pytest.raises(ValueError, match="inactive_tol"):
+        expand_and_cluster(t, X, [(4, "g", True), (1, "identity", True)], inactive_tol=-1)
+    with pytest.raises(TypeError, match="finetune_options"):
+        expand_and_cluster(t, X, [(4, "g", True), (1, "identity", True)], finetune_options=[1])
 
 
 def test_deep_students_retrain_only_the_upper_layers():
