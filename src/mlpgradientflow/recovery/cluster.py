@@ -10,8 +10,8 @@ rules of its code (``extraction/layer_reconstruction.py``):
    because it is constant (incoming weights 0, :math:`a\sigma(b)` merged into the next bias).
    The paper relies on unused neurons being unaligned across students; in low input
    dimension they are not (their incoming vectors stay near where they were when their
-   outgoing weight died, or collapse onto the bias axis), so they are removed here first:
-   first the duplicates within each student are merged (canonical incoming vectors equal
+   outgoing weight died, or collapse onto the bias axis), so they are removed here. The
+   duplicates within each student are merged first (canonical incoming vectors equal
    to :math:`\epsilon` relative: the mean vector and the summed outgoing vector, so that a
    cancelling pair becomes an unused neuron), then a neuron is inactive when
    :math:`\|a_i\| \le \epsilon \max_j \|a_j\|` (maximum over its own student) or
@@ -20,15 +20,21 @@ rules of its code (``extraction/layer_reconstruction.py``):
    all :math:`N` students, pairwise Euclidean distances, average-linkage clustering
    (``scipy.cluster.hierarchy.average``);
 2. the cut height (:func:`cut_height`): the cut that maximises the number of clusters
-   shared by :math:`\ge \lfloor\gamma N\rfloor` students (the last height of the first
-   run of that maximum); a student *holds* a cluster when the sum of the outgoing vectors
-   of its members there is not negligible (a cancelling pair of duplicates does not count);
-3. drop a cluster whose median pairwise cosine distance exceeds :math:`1 - \cos\beta`
-   (unaligned);
-4. collapse each cluster (winner takes all): the lowest-ranked student holding it gives
-   the incoming vector (the mean of its members when it holds duplicates); outgoing
-   vectors are **summed** per student (merging duplicates); the last hidden layer keeps
-   the winner's sum, other layers keep all :math:`N` sums.
+   shared by :math:`\ge \lfloor\gamma N\rfloor` students and aligned (step 3), the last
+   height of the first run of that maximum (the reference's rule, which counts members
+   and all clusters). A student *holds* a cluster when the sum of the outgoing vectors of
+   its members there is not negligible (:math:`> \epsilon \max_j \|a_j\|`). Counting
+   only aligned clusters stops the cut before stray neurons join a teacher cluster: with
+   the reference's rule they do in low input dimension, and the cluster then fails step 3;
+3. keep the clusters held by :math:`\ge \lfloor\gamma N\rfloor` students whose median
+   pairwise cosine distance is at most :math:`1 - \cos\beta` (aligned);
+4. collapse each cluster (winner takes all): the best-ranked student holding it gives the
+   incoming vector (its member nearest to the cluster's other members: after step 0 a
+   student's duplicates are one member); outgoing vectors are **summed** per student;
+   the last hidden layer keeps the winner's sum, other layers keep all :math:`N` sums.
+
+Shapes: ``incoming`` (N, k, d) with the bias last, ``outgoing`` (N, k, d_next); the
+collapsed layer has ``width`` rows.
 """
 
 from __future__ import annotations
@@ -140,12 +146,14 @@ def median_cosine_distance(vectors) -> float:
 class ClusterReport:
     """What phase 2 did in one layer.
 
-    Attributes: ``inactive`` (neurons removed before clustering); ``cut_height``;
+    Attributes: ``inactive`` (neurons out before clustering: merged duplicates, unused and
+    constant neurons); ``cut_height``;
     ``sizes`` (members) and ``students`` (students holding it) of the big clusters (held
-    by :math:`\\ge \\lfloor\\gamma N\\rfloor` students), their ``median_cosine`` and
-    ``aligned`` (median cosine distance :math:`\\le 1-\\cos\\beta`); ``winner`` (the
-    student giving each collapsed neuron, -1 for an unaligned cluster); ``width``
-    (collapsed neurons); ``linkage`` (the scipy linkage matrix).
+    by :math:`\\ge \\lfloor\\gamma N\\rfloor` students and aligned, one per collapsed
+    neuron), their ``median_cosine`` and ``aligned`` (median cosine distance
+    :math:`\\le 1-\\cos\\beta`: all True, the cut counts aligned clusters only);
+    ``winner`` (the student giving each collapsed neuron); ``width`` (collapsed neurons);
+    ``linkage`` (the scipy linkage matrix of the active neurons).
     """
 
     cut_height: float
@@ -304,7 +312,7 @@ def _merge_duplicates(V, out, owner, eps):
     """Within each student, merge neurons whose canonical incoming vectors agree to
     ``eps`` (relative): the mean vector, the summed outgoing vector (duplicates and
     cancelling pairs of one student become one neuron)."""
-    rows, vecs, outs, owns = [], [], [], []
+    vecs, outs, owns = [], [], []
     for s in np.unique(owner):
         idx = np.flatnonzero(owner == s)
         D = squareform(pdist(V[idx]))
@@ -316,7 +324,6 @@ def _merge_duplicates(V, out, owner, eps):
             vecs.append(V[group].mean(axis=0))
             outs.append(out[group].sum(axis=0))
             owns.append(s)
-            rows.append(group)
     return np.array(vecs), np.array(outs), np.array(owns)
 
 

@@ -156,7 +156,10 @@ def expand_and_cluster(
         :math:`N` (default 10, as the reference).
     gamma, beta : float
         Clusters must be held by :math:`\ge \lfloor\gamma N\rfloor` students; alignment
-        angle (defaults 0.5 and :math:`\pi/6`, the reference's ``ExtractionHparams``).
+        angle. Defaults 0.6 and :math:`\pi/6`: the reference's ``ExtractionHparams`` have
+        :math:`\gamma = 0.5` (its follow-up 0.75); with :math:`\lfloor\gamma N\rfloor
+        \le N/2` the copies of one teacher neuron can split into two halves that both pass,
+        and the cut then takes the two halves for two neurons.
     executor
         Passed to :func:`~mlpgradientflow.train_many` (None, "processes", an int, an
         Executor, a dask Client). The bits do not depend on it.
