@@ -51,6 +51,9 @@ CASES = {
     ),
     "softplus 2-2": (lambda: ec_teacher(2, [2], activation="softplus", rng=4),
                      [(6, "softplus", True)]),
+    "sigmoid 2-2": (lambda: ec_teacher(2, [2], activation="sigmoid", rng=7),
+                    [(6, "sigmoid", True)]),
+    "gelu 2-2": (lambda: ec_teacher(2, [2], activation="gelu", rng=8), [(6, "gelu", True)]),
     "deep g 2-2-1": (lambda: ec_teacher(2, [2, 1], rng=6), [(4, "g", True), (2, "g", True)]),
 }
 
@@ -72,7 +75,8 @@ def test_recovers_small_teachers_of_the_papers_activations(name):
     c = res.comparison
     assert c is not None and c.success and max(c.cosine_distances) < 1e-6
     assert max(c.outgoing_errors) < 1e-6
-    assert (res.linear is not None) == (name == "softplus 2-2")  # the covert linear path
+    # the covert linear path for the even-linear classes (softplus, gelu)
+    assert (res.linear is not None) == (name in ("softplus 2-2", "gelu 2-2"))
     assert res.converged and 3 <= res.n_converged <= 5
     assert res.n_converged == sum(s.end_state.kind in ("minimum", "saddle") for s in res.students)
     assert res.n_gradients >= sum(s.n_gradients for s in res.students) > 0
