@@ -67,7 +67,7 @@ def run(setting: str, i: int, args) -> dict:
     row.update(
         recovered=list(res.widths), success=bool(c.success),
         max_cos=max(c.cosine_distances), max_out_err=max(c.outgoing_errors),
-        converged=res.n_converged, final_converged=res.converged, loss=res.loss,
+        converged=res.n_converged, clustered=len(res.clustered), final_converged=res.converged, loss=res.loss,
         student_loss=float(np.median([s.loss for s in res.students])),
         held=[list(r.students) for r in res.clusters],
         n_gradients=res.n_gradients, n_hessians=res.n_hessians,
@@ -79,7 +79,8 @@ def run(setting: str, i: int, args) -> dict:
 
 def diagnose(row: dict, res) -> str:
     """Why a recovery failed, from what the result reports."""
-    conv = f"{row['converged']}/{N_STUDENTS} students converged"
+    conv = (f"{row['converged']}/{N_STUDENTS} students converged, {row['clustered']} at zero "
+            "loss clustered")
     for li, (got, want) in enumerate(zip(row["recovered"], row["widths"])):
         if got < want:
             return (f"layer {li + 1}: {got} of {want} neurons held by >= gamma N students "
@@ -124,13 +125,14 @@ def report(rows: list[dict], args, seconds: float) -> str:
             f"| {fmt(med('n_hessians'), '.0f')} | {fmt(med('time', rs), '.0f')} |"
         )
     lines += ["", "## Every teacher", "",
-              "| setting | # | Din | widths | queries | recovered | held by | conv. students "
+              "| setting | # | Din | widths | queries | recovered | held by | conv. / clustered "
               "| max cos | max out err | gradients | s | why not |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['setting']} | {r['teacher']} | {r['din']} | {r['widths']} | {r['queries']} "
-            f"| {r['recovered'] or '-'} | {r.get('held', '-')} | {r.get('converged', '-')} "
+            f"| {r['recovered'] or '-'} | {r.get('held', '-')} "
+            f"| {r.get('converged', '-')} / {r.get('clustered', '-')} "
             f"| {fmt(r.get('max_cos'))} | {fmt(r.get('max_out_err'))} "
             f"| {fmt(r.get('n_gradients'), '.0f')} | {r['time']:.0f} | {r['reason']} |"
         )

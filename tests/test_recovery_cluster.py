@@ -189,13 +189,13 @@ def test_non_final_layer_keeps_every_students_sum_and_the_best_holder_wins():
     for i, v in enumerate(rec.incoming):
         j = np.argmin(np.linalg.norm(w - v, axis=1))
         np.testing.assert_allclose(rec.outgoing[:, i], A[:, j])
-    # a cluster held only by the 5 worst students is kept (floor(gamma N) = 5) and the
-    # best of them wins (the reference looks at the 5 best students only and drops it)
-    N = 10
+    # a cluster held only by the 7 worst of 12 students is kept (a majority) and the best
+    # of them wins (the reference looks at the 5 best students only and drops it)
+    N = 12
     W2 = np.concatenate([np.repeat(w[None], N, 0), np.zeros((N, 1, 3))], 1)
     W2[:5, 2] = 1000.0 * rng.standard_normal((5, 3))
     W2[5:, 2] = [50.0, 50.0, 50.0]
-    W2[5:, 2] += 1e-6 * rng.standard_normal((5, 3))
+    W2[5:, 2] += 1e-6 * rng.standard_normal((7, 3))
     rec2 = reconstruct_layer(W2, np.ones((N, 3, 1)), np.arange(N, dtype=float),
                              symmetry="none", gamma=0.5)
     assert rec2.incoming.shape[0] == 3 and sorted(rec2.report.winner) == [0, 0, 5]
@@ -227,6 +227,17 @@ def test_unused_constant_and_cancelling_neurons_are_no_teacher_neurons(kind):
         assert junk.report.width >= 3
 
 
+def test_two_halves_of_one_neuron_are_one_cluster():
+    # 4 students: the copies of neuron 0 form two tight pairs 1e-8 apart; with
+    # floor(gamma N) = 2 alone both pairs would pass and the cut would keep 3 clusters
+    rng = np.random.default_rng(7)
+    T = rng.standard_normal((2, 3))
+    W = np.repeat(T[None], 4, 0).copy()
+    W[2:, 0] += 1e-8
+    rec = reconstruct_layer(W, np.ones((4, 2, 1)), np.arange(4.0), symmetry="none", gamma=0.5)
+    assert rec.report.width == 2 and rec.report.students == (4, 4)
+
+
 def test_duplicates_within_a_student_count_once():
     rng = np.random.default_rng(6)
     w = rng.standard_normal(3)
@@ -239,8 +250,8 @@ def test_duplicates_within_a_student_count_once():
 
 def test_bad_arguments():
     W = np.zeros((3, 2, 2))
-    with pytest.raises(ValueError, match="gamma"):
-        reconstruct_layer(W, np.zeros((3, 2, 1)), np.zeros(3), symmetry="none", gamma=0.5)
+    with pytest.raises(ValueError, match="gamma"):  # one student: nothing is shared
+        reconstruct_layer(W[:1], np.zeros((1, 2, 1)), np.zeros(1), symmetry="none")
     with pytest.raises(ValueError, match="symmetry"):
         reconstruct_layer(W, np.zeros((3, 2, 1)), np.zeros(3), symmetry="tanh")
     with pytest.raises(ValueError, match="outgoing"):

@@ -20,13 +20,18 @@ rules of its code (``extraction/layer_reconstruction.py``):
    all :math:`N` students, pairwise Euclidean distances, average-linkage clustering
    (``scipy.cluster.hierarchy.average``);
 2. the cut height (:func:`cut_height`): the cut that maximises the number of clusters
-   shared by :math:`\ge \lfloor\gamma N\rfloor` students and aligned (step 3), the last
+   held by :math:`m = \max(\lfloor\gamma N\rfloor, \lfloor N/2\rfloor + 1)` students
+   and aligned (step 3), the last
    height of the first run of that maximum (the reference's rule, which counts members
    and all clusters). A student *holds* a cluster when the sum of the outgoing vectors of
    its members there is not negligible (:math:`> \epsilon \max_j \|a_j\|`). Counting
    only aligned clusters stops the cut before stray neurons join a teacher cluster: with
-   the reference's rule they do in low input dimension, and the cluster then fails step 3;
-3. keep the clusters held by :math:`\ge \lfloor\gamma N\rfloor` students whose median
+   the reference's rule they do in low input dimension, and the cluster then fails step 3.
+   The majority in :math:`m` (the reference has :math:`\lfloor\gamma N\rfloor` alone,
+   :math:`\gamma = 0.5`) keeps a teacher neuron from counting twice: the copies of one
+   neuron can split into two halves of the tree, and with :math:`m \le N/2` both halves
+   pass, at a cut that then has more clusters than any other;
+3. keep the clusters held by :math:`\ge m` students whose median
    pairwise cosine distance is at most :math:`1 - \cos\beta` (aligned);
 4. collapse each cluster (winner takes all): the best-ranked student holding it gives the
    incoming vector (its member nearest to the cluster's other members: after step 0 a
@@ -149,7 +154,7 @@ class ClusterReport:
     Attributes: ``inactive`` (neurons out before clustering: merged duplicates, unused and
     constant neurons); ``cut_height``;
     ``sizes`` (members) and ``students`` (students holding it) of the big clusters (held
-    by :math:`\\ge \\lfloor\\gamma N\\rfloor` students and aligned, one per collapsed
+    by :math:`\\ge m` students and aligned, one per collapsed
     neuron), their ``median_cosine`` and ``aligned`` (median cosine distance
     :math:`\\le 1-\\cos\\beta`: all True, the cut counts aligned clusters only);
     ``winner`` (the student giving each collapsed neuron); ``width`` (collapsed neurons);
@@ -196,7 +201,7 @@ def reconstruct_layer(
     losses,
     *,
     symmetry: str,
-    gamma: float = 0.6,
+    gamma: float = 0.5,
     beta: float = np.pi / 6,
     final_layer: bool = True,
     bias: bool = True,
@@ -216,7 +221,8 @@ def reconstruct_layer(
     symmetry : str
         Symmetry class (:func:`~mlpgradientflow.recovery.symmetry_class`).
     gamma : float
-        Clusters must be held by :math:`\ge \lfloor\gamma N\rfloor \ge 2` students.
+        Clusters must be held by :math:`m = \max(\lfloor\gamma N\rfloor, \lfloor N/2
+        \rfloor + 1) \ge 2` students.
     beta : float
         Alignment angle: clusters with median cosine distance :math:`> 1-\cos\beta` go.
     final_layer : bool
@@ -255,11 +261,12 @@ def reconstruct_layer(
         raise ValueError(f"argument `outgoing` must have shape ({N}, {k}, d_next), got {A.shape}")
     if losses.shape != (N,):
         raise ValueError(f"argument `losses` must have shape ({N},), got {losses.shape}")
-    min_size = int(gamma * N)
+    # more than half: two halves of one teacher neuron's copies cannot both pass
+    min_size = max(int(gamma * N), N // 2 + 1)
     if min_size < 2:
         raise ValueError(
-            f"arguments `gamma`={gamma} and N={N}: the minimum cluster size floor(gamma*N) "
-            "must be at least 2"
+            f"arguments `gamma`={gamma} and N={N}: the minimum number of students holding a "
+            "cluster, max(floor(gamma*N), N//2 + 1), must be at least 2"
         )
     canon = canonicalize(W.reshape(N * k, d), symmetry, A.reshape(N * k, -1))
     owner = np.repeat(np.arange(N), k)

@@ -5,10 +5,17 @@ network's architecture and weights from queries.
    times the teacher's; :math:`\rho = 4` in the paper) on :math:`(x, \mathrm{teacher}(x))`
    with :func:`~mlpgradientflow.train_many` to convergence (gradient flow, then Newton; the
    reference uses Adam), with count budgets. Every student's end state
-   (``TrainResult.end_state``) is kept: all students are clustered, as in the paper (the
-   :math:`\gamma` rule tolerates students that ended elsewhere), but converged students
-   rank before unconverged ones when a cluster's winner is chosen, and
-   :attr:`ECResult.n_converged` says how many converged.
+   (``TrainResult.end_state``) is kept. The paper clusters students trained to (near)
+   zero loss, where its identifiability argument holds; students that end in a flat
+   channel, at a local minimum or unconverged hold approximations of teacher neurons
+   (split, shifted, or missing) that can pass the filters as extra neurons or keep a real
+   one below the :math:`\gamma` threshold. So phase 2 clusters the :math:`N_0` students
+   at zero loss (``end_state.zero_loss``: the loss at ``minloss`` or at the noise floor of
+   the evaluation) and :math:`\gamma` is a fraction of them, when
+   :math:`N_0 \ge 3`; otherwise (no student reaches zero loss, as
+   for a teacher that the students cannot fit exactly) all students, as the reference.
+   :attr:`ECResult.clustered` says which; converged students rank before unconverged
+   ones when a cluster's winner is chosen.
 2. **Cluster**, layer by layer (:func:`~mlpgradientflow.recovery.reconstruct_layer`):
    remove inactive neurons, canonicalise the incoming vectors :math:`(w, b)` for the
    activation's symmetry (read from the activation registry), cluster them, drop clusters
@@ -73,6 +80,9 @@ class ECResult:
         ``net(params, X) + X @ linear``.
     retraining : list of list of TrainResult
         Upper-layer retraining after each hidden layer but the last.
+    clustered : tuple of int
+        The students (indices into ``students``) that phase 2 clustered: those at zero
+        loss (``end_state.zero_loss``) when there are enough of them, else all.
     comparison : TeacherComparison or None
         :func:`compare_with_teacher` against ``query`` when it is a
         :class:`~mlpgradientflow.TeacherNet` (cosine distances per teacher neuron,
@@ -89,6 +99,7 @@ class ECResult:
     linear: np.ndarray | None = None
     retraining: list[list[TrainResult]] = field(default_factory=list)
     comparison: TeacherComparison | None = None
+    clustered: tuple[int, ...] = ()
 
     def predict(self, X) -> np.ndarray:
         """The recovered function at ``X`` (M, Din): (M, Dout)."""
@@ -129,7 +140,7 @@ def expand_and_cluster(
     X,
     student_layers,
     n_students: int = 10,
-    gamma: float = 0.6,
+    gamma: float = 0.5,
     beta: float = np.pi / 6,
     executor=None,
     rng=None,
@@ -155,11 +166,11 @@ def expand_and_cluster(
     n_students : int
         :math:`N` (default 10, as the reference).
     gamma, beta : float
-        Clusters must be held by :math:`\ge \lfloor\gamma N\rfloor` students; alignment
-        angle. Defaults 0.6 and :math:`\pi/6`: the reference's ``ExtractionHparams`` have
-        :math:`\gamma = 0.5` (its follow-up 0.75); with :math:`\lfloor\gamma N\rfloor
-        \le N/2` the copies of one teacher neuron can split into two halves that both pass,
-        and the cut then takes the two halves for two neurons.
+        Clusters must be held by :math:`\ge \lfloor\gamma N_0\rfloor` students and by
+        more than half of them (:math:`N_0` the clustered students, see
+        :mod:`~mlpgradientflow.recovery.cluster`); alignment angle. Defaults 0.5 and
+        :math:`\pi/6`, the reference's ``ExtractionHparams`` (its follow-up: 0.75 and
+        :math:`\pi/3`).
     executor
         Passed to :func:`~mlpgradientflow.train_many` (None, "processes", an int, an
         Executor, a dask Client). The bits do not depend on it.
@@ -234,10 +245,12 @@ def expand_and_cluster(
     students = [r for r in runs if not isinstance(r, FailedRun)]
     if int(gamma * len(students)) < 2:
         raise RuntimeError(f"only {len(students)} of {n_students} students trained: {runs}")
+    clustered = _clustered(students)
+    chosen = [students[i] for i in clustered]
     # converged students first, then by loss: the order in which winners are chosen
-    order = np.lexsort(([r.loss for r in students], [not r.converged for r in students]))
+    order = np.lexsort(([r.loss for r in chosen], [not r.converged for r in chosen]))
     ranks = np.argsort(order).astype(float)
-    mats = [[M.copy() for M in net.unflatten(r.x)] for r in students]
+    mats = [[M.copy() for M in net.unflatten(r.x)] for r in chosen]
 
     widths = [lay.width for lay in net.layers[:-1]]
     reports, retraining = [], []
@@ -268,11 +281,19 @@ def expand_and_cluster(
     )
     params, linear, history = _finetune(rnet, [*common, out], sym, tune)
     res = ECResult(
-        rnet, params, tuple(widths), reports, history, students, sym, linear, retraining
+        rnet, params, tuple(widths), reports, history, students, sym, linear, retraining,
+        clustered=clustered,
     )
     if isinstance(query, TeacherNet) and _comparable(rnet, query):
         res.comparison = compare_with_teacher(res, query)
     return res
+
+
+def _clustered(students: list[TrainResult]) -> tuple[int, ...]:
+    """The students that ended at zero loss, when at least 3 did (a majority of them is
+    then 2 or more); else all of them."""
+    zero = [i for i, r in enumerate(students) if r.end_state is not None and r.end_state.zero_loss]
+    return tuple(zero) if len(zero) >= 3 else tuple(range(len(students)))
 
 
 def _comparable(net: Net, teacher: TeacherNet) -> bool:
