@@ -67,20 +67,24 @@ def run(setting: str, i: int, args) -> dict:
     row.update(
         recovered=list(res.widths), success=bool(c.success),
         max_cos=max(c.cosine_distances), max_out_err=max(c.outgoing_errors),
-        converged=res.n_converged, clustered=len(res.clustered), final_converged=res.converged, loss=res.loss,
+        converged=res.n_converged, clustered=len(res.clustered),
+        zero_loss=sum(bool(s.end_state.zero_loss) for s in res.students), final_converged=res.converged, loss=res.loss,
         student_loss=float(np.median([s.loss for s in res.students])),
         held=[list(r.students) for r in res.clusters],
         n_gradients=res.n_gradients, n_hessians=res.n_hessians,
         time=time.perf_counter() - t0,
     )
-    row["reason"] = "" if c.success else diagnose(row, res)
+    row["reason"] = "" if c.success else diagnose(row)
     return row
 
 
-def diagnose(row: dict, res) -> str:
-    """Why a recovery failed, from what the result reports."""
-    conv = (f"{row['converged']}/{N_STUDENTS} students converged, {row['clustered']} at zero "
-            "loss clustered")
+def diagnose(row: dict) -> str:
+    """Why a recovery failed, from what the row reports."""
+    n0 = row.get("zero_loss", row["clustered"] if row["clustered"] < N_STUDENTS else None)
+    zero = ("all clustered" if n0 is None and row["converged"] >= 3
+            else f"{n0} at zero loss, clustered" if n0 is not None and n0 >= 3
+            else "under 3 at zero loss: all clustered")
+    conv = f"{row['converged']}/{N_STUDENTS} students converged, {zero}"
     for li, (got, want) in enumerate(zip(row["recovered"], row["widths"])):
         if got < want:
             return (f"layer {li + 1}: {got} of {want} neurons held by >= gamma N students "
@@ -162,6 +166,9 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.rows:
         rows = [r for f in args.rows for r in json.loads(Path(f).read_text())]
+        for r in rows:  # the reasons from this version of diagnose
+            if r["recovered"] is not None:
+                r["reason"] = "" if r["success"] else diagnose(r)
         out.with_suffix(".json").write_text(json.dumps(rows, indent=1, default=float))
         out.with_suffix(".md").write_text(report(rows, args, sum(r["time"] for r in rows)))
         return

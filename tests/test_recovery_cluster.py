@@ -124,7 +124,9 @@ def test_planted_teacher_vectors_are_recovered(sym, seed):
         assert winner == int(np.argmin(losses))
         mine = canonicalize(W[winner], sym).vectors
         copies = mine[np.abs(mine - canon[j]).max(1) < 1e-2]
-        np.testing.assert_allclose(v, copies.mean(0), atol=1e-14)
+        # the winner's copy nearest the cluster (copies 1e-4 apart are not merged into
+        # their mean: they differ by more than inactive_tol)
+        assert any(np.array_equal(v, c) for c in copies)
 
 
 def _students(vectors, outgoing, N=4):

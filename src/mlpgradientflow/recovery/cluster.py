@@ -64,7 +64,8 @@ __all__ = [
 ]
 
 #: default relative size below which an outgoing vector or incoming weights count as zero
-INACTIVE_TOL = 1e-3
+#: (see :func:`~mlpgradientflow.recovery.expand_and_cluster`, ``inactive_tol``)
+INACTIVE_TOL = 1e-6
 
 
 def cut_height(Z: np.ndarray, min_size: int, count=None) -> float:
@@ -270,8 +271,9 @@ def reconstruct_layer(
         )
     canon = canonicalize(W.reshape(N * k, d), symmetry, A.reshape(N * k, -1))
     owner = np.repeat(np.arange(N), k)
-    scale = eps * _per_student_max(np.linalg.norm(canon.outgoing, axis=1), owner, N)
     V, out, own = _merge_duplicates(canon.vectors, canon.outgoing, owner, eps)
+    # after merging: a cancelling pair's large outgoing weights set no scale
+    scale = eps * _per_student_max(np.linalg.norm(out, axis=1), own, N)
     keep = _active(V, out, own, N, bool(bias), eps)
     V, out, own = V[keep], out[keep], own[keep]
     threshold = 1 - np.cos(beta)

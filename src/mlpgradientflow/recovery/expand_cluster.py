@@ -187,7 +187,9 @@ def expand_and_cluster(
     inactive_tol : float
         :math:`\epsilon` of :func:`~mlpgradientflow.recovery.reconstruct_layer`: neurons
         whose outgoing vector or incoming weights are below :math:`\epsilon` times the
-        largest of their student are inactive (default 1e-3).
+        largest of their student are inactive (default 1e-6: at zero loss unused neurons
+        keep outgoing weights near the square root of the loss, while a teacher neuron's
+        outgoing weight can be 1e-3 of the largest, as in one of the benchmark's teachers).
 
     Returns
     -------
