@@ -63,9 +63,14 @@ __all__ = [
     "ClusterReport",
 ]
 
-#: default relative size below which an outgoing vector or incoming weights count as zero
+#: default relative size below which an outgoing vector counts as zero
 #: (see :func:`~mlpgradientflow.recovery.expand_and_cluster`, ``inactive_tol``)
 INACTIVE_TOL = 1e-6
+#: relative distance of incoming vectors below which two neurons of one student are
+#: duplicates, and relative size of incoming weights (beside the bias) below which a neuron
+#: is constant: at a loss of 1e-20 the copies of a teacher neuron in one student still
+#: differ by ~1e-4 (splitting them is a nearly flat direction)
+DUPLICATE_TOL = 1e-3
 
 
 def cut_height(Z: np.ndarray, min_size: int, count=None) -> float:
@@ -231,7 +236,7 @@ def reconstruct_layer(
     bias : bool
         Whether the last coordinate of ``incoming`` is a bias (for the constant rule).
     inactive_tol : float
-        :math:`\epsilon` of the inactive and holding rules (0: only exact zeros).
+        :math:`\epsilon` of the unused and holding rules (0: only exact zeros).
 
     Returns
     -------
@@ -271,7 +276,7 @@ def reconstruct_layer(
         )
     canon = canonicalize(W.reshape(N * k, d), symmetry, A.reshape(N * k, -1))
     owner = np.repeat(np.arange(N), k)
-    V, out, own = _merge_duplicates(canon.vectors, canon.outgoing, owner, eps)
+    V, out, own = _merge_duplicates(canon.vectors, canon.outgoing, owner, DUPLICATE_TOL)
     # after merging: a cancelling pair's large outgoing weights set no scale
     scale = eps * _per_student_max(np.linalg.norm(out, axis=1), own, N)
     keep = _active(V, out, own, N, bool(bias), eps)
@@ -341,7 +346,9 @@ def _active(V, out, own, N: int, bias: bool, eps: float) -> np.ndarray:
     nor constant (weights negligible beside their own bias)."""
     a = np.linalg.norm(out, axis=1)
     w = np.linalg.norm(V[:, : V.shape[1] - int(bias)], axis=1)
-    return (a > eps * _per_student_max(a, own, N)[own]) & (w > eps * np.linalg.norm(V, axis=1))
+    return (a > eps * _per_student_max(a, own, N)[own]) & (
+        w > DUPLICATE_TOL * np.linalg.norm(V, axis=1)
+    )
 
 
 def _aligned_holders(V, out, own, thresholds, min_size, max_cosine):
