@@ -147,6 +147,13 @@ def report(rows: list[dict], args, seconds: float) -> str:
     for r in failed:
         lines.append(f"- {r['setting']} #{r['teacher']} (Din {r['din']}, widths {r['widths']}): "
                      f"{r['reason']}")
+    phase1 = [r for r in failed if "under 3 at zero loss" in r["reason"]]
+    if failed:
+        lines += ["", f"{len(phase1)} of {len(failed)} failures: fewer than 3 of "
+                  f"{N_STUDENTS} students reached zero loss within the phase-1 budget, so "
+                  "phase 2 clusters all students, and the approximate neurons of the "
+                  "unconverged ones (split, shifted, channel pairs) form extra shared "
+                  "clusters. Training longer (or more students) is the remedy to test."]
     return "\n".join(lines) + "\n"
 
 
