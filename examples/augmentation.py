@@ -116,7 +116,6 @@ def main(argv=None) -> None:
                 train_options=dict(maxiterations_ode=n_ode, maxiterations_optim=n_ode // 10,
                                    minloss=1e-20),
                 finetune_options=dict(maxiterations_ode=n_ode, maxiterations_optim=n_ode // 5),
-                prune_tol=1e-6,
             )
         except RuntimeError:  # every cluster dropped: a failed recovery
             comparisons.append({"cosine_distances": [1.0], "success": False})

@@ -10,8 +10,7 @@ neurons and two hidden layers of 2 neurons. Queries: uniform on [-sqrt3, sqrt3]^
 times the student's parameter count (the fork's largest factor,
 ``teacher_aware_uniform``). Each problem runs :func:`expand_and_cluster` with 10
 students of width rho x teacher width (trained 2 at a time, ``executor=2``) and the
-default gamma = 0.5, beta = pi/6; unused neurons of the last hidden layer are pruned
-(``prune_tol=1e-6``, a package extension). :func:`compare_with_teacher` scores each
+default gamma and beta. :func:`compare_with_teacher` scores each
 problem: ``success`` = same widths and every teacher neuron matched with cosine distance
 <= 1e-3.
 
@@ -74,7 +73,6 @@ def run_problem(din, widths, rho, steps, k, quick):
             train_options=dict(maxiterations_ode=n_ode, maxiterations_optim=n_ode // 10,
                                minloss=1e-20),
             finetune_options=dict(maxiterations_ode=n_tune, maxiterations_optim=n_tune // 5),
-            prune_tol=1e-6,
         )
     except RuntimeError as err:  # a layer lost every cluster: a failed recovery
         msg = str(err).split(" (")[0]

@@ -367,7 +367,7 @@ ROWS = [
     ("expand_and_cluster gamma > 1", lambda: recovery.expand_and_cluster(TEACHER, X, LAYERS, gamma=2.0), ValueError, r"`gamma` must lie in \(0, 1\]"),
     ("expand_and_cluster gamma NaN", lambda: recovery.expand_and_cluster(TEACHER, X, LAYERS, gamma=np.nan), ValueError, "`gamma` must be finite"),
     ("expand_and_cluster beta", lambda: recovery.expand_and_cluster(TEACHER, X, LAYERS, beta=-0.1), ValueError, r"`beta` must be an angle in \[0, pi\]"),
-    ("expand_and_cluster prune_tol", lambda: recovery.expand_and_cluster(TEACHER, X, LAYERS, prune_tol=-1.0), ValueError, "`prune_tol` must be >= 0"),
+    ("expand_and_cluster inactive_tol", lambda: recovery.expand_and_cluster(TEACHER, X, LAYERS, inactive_tol=-1.0), ValueError, "`inactive_tol` must be >= 0"),
     ("expand_and_cluster symmetry", lambda: recovery.expand_and_cluster(TEACHER, X, LAYERS, symmetry="mirror"), ValueError, "`symmetry` must be one of"),
     ("expand_and_cluster rng", lambda: recovery.expand_and_cluster(TEACHER, X, LAYERS, rng="x"), TypeError, "`rng`"),
     ("expand_and_cluster options", lambda: recovery.expand_and_cluster(TEACHER, X, LAYERS, train_options=5), TypeError, "`train_options` must be a dict"),

@@ -90,23 +90,25 @@ def _planted(sym, seed, N=10, width=16, nt=4, d=12, jitter=1e-4):
     W[:, nt] = W[np.arange(N), dup] + jitter * rng.standard_normal((N, d))
     if sym == "even_linear_positive_scaling":
         W *= rng.uniform(0.5, 2.0, (N, width, 1))
-    if sym != "none":
-        W *= rng.choice([-1.0, 1.0], (N, width, 1))
+    signs = rng.choice([-1.0, 1.0], (N, width, 1)) if sym != "none" else np.ones((N, width, 1))
+    W *= signs
+    # outgoing weights 1 for the original neurons: a flipped copy of an odd neuron carries -1
+    A = signs if sym in ("odd", "odd_constant") else np.ones_like(signs)
     perm = np.array([rng.permutation(width) for _ in range(N)])
-    return T, np.take_along_axis(W, perm[:, :, None], 1)
+    return T, np.take_along_axis(W, perm[:, :, None], 1), np.take_along_axis(A, perm[:, :, None], 1)
 
 
 @pytest.mark.parametrize("sym", CLASSES)
 @pytest.mark.parametrize("seed", range(6))
 def test_planted_teacher_vectors_are_recovered(sym, seed):
-    T, W = _planted(sym, seed)
+    T, W, A = _planted(sym, seed)
     N, k, d = W.shape
     losses = np.random.default_rng(seed).permutation(N).astype(float)
     # gamma = 0.7, not 0.5: with floor(gamma N) = 5 a clump of 10-13 jittered copies whose
     # average-linkage tree splits 5/5 (or 6/7) counts as two big clusters below its last
     # merge, and the reference's rule (maximal count) then cuts the teacher neuron in two
     # (measured: 1 of 12 cases with gamma = 0.5); 7 > 13/2 rules that out
-    rec = reconstruct_layer(W, np.ones((N, k, 1)), losses, symmetry=sym, gamma=0.7)
+    rec = reconstruct_layer(W, A, losses, symmetry=sym, gamma=0.7)
     rep = rec.report
     assert rec.incoming.shape == (4, d)
     # distractor clusters are small or unaligned
@@ -122,6 +124,7 @@ def test_planted_teacher_vectors_are_recovered(sym, seed):
         assert winner == int(np.argmin(losses))
         mine = canonicalize(W[winner], sym).vectors
         copies = mine[np.abs(mine - canon[j]).max(1) < 1e-2]
+        # the winner's copies (1e-4 apart, 2e-5 relative) are duplicates: their mean
         np.testing.assert_allclose(v, copies.mean(0), atol=1e-14)
 
 
@@ -176,7 +179,7 @@ def test_collapse_relu_moves_norms_to_outgoing():
         np.testing.assert_allclose(out, a[j] * np.linalg.norm(w[j]))
 
 
-def test_non_final_layer_keeps_every_students_sum_and_winner_among_five_best():
+def test_non_final_layer_keeps_every_students_sum_and_the_best_holder_wins():
     rng = np.random.default_rng(4)
     w = rng.standard_normal((2, 3))
     N = 8
@@ -187,21 +190,72 @@ def test_non_final_layer_keeps_every_students_sum_and_winner_among_five_best():
     for i, v in enumerate(rec.incoming):
         j = np.argmin(np.linalg.norm(w - v, axis=1))
         np.testing.assert_allclose(rec.outgoing[:, i], A[:, j])
-    # a cluster whose members all belong to students outside the 5 best is dropped
-    W2 = np.concatenate([W, np.zeros((N, 1, 3))], 1)
-    W2[:, 2] = 1000.0 * rng.standard_normal((N, 3))
+    # a cluster held only by the 7 worst of 12 students is kept (a majority) and the best
+    # of them wins (the reference looks at the 5 best students only and drops it)
+    N = 12
+    W2 = np.concatenate([np.repeat(w[None], N, 0), np.zeros((N, 1, 3))], 1)
+    W2[:5, 2] = 1000.0 * rng.standard_normal((5, 3))
     W2[5:, 2] = [50.0, 50.0, 50.0]
-    W2[5:, 2] += 1e-6 * rng.standard_normal((3, 3))
-    rec2 = reconstruct_layer(
-        W2, np.ones((N, 3, 1)), np.arange(N, dtype=float), symmetry="none", gamma=0.25
-    )
-    assert rec2.incoming.shape[0] == 2 and -1 in rec2.report.winner
+    W2[5:, 2] += 1e-6 * rng.standard_normal((7, 3))
+    rec2 = reconstruct_layer(W2, np.ones((N, 3, 1)), np.arange(N, dtype=float),
+                             symmetry="none", gamma=0.5)
+    assert rec2.incoming.shape[0] == 3 and sorted(rec2.report.winner) == [0, 0, 5]
+
+
+def _with_junk(kind, N=7, seed=5):
+    """N students holding 2 teacher neurons and, in every student, one junk neuron at the
+    same place: unused (outgoing 0), constant (incoming weights 0), or a cancelling pair."""
+    rng = np.random.default_rng(seed)
+    T = rng.standard_normal((2, 3)) * 2
+    junk = np.array([0.4, -0.3, 0.8]) if kind != "constant" else np.array([0.0, 0.0, 0.8])
+    rows = [T[0], T[1], junk] + ([junk] if kind == "pair" else [])
+    out = [[1.0], [-1.5], [0.0 if kind == "unused" else 0.7]] + ([[-0.7]] if kind == "pair" else [])
+    W = np.repeat(np.array(rows)[None], N, 0) + 1e-9 * rng.standard_normal((N, len(rows), 3))
+    return T, W, np.repeat(np.array(out)[None], N, 0)
+
+
+@pytest.mark.parametrize("kind", ["unused", "constant", "pair"])
+def test_unused_constant_and_cancelling_neurons_are_no_teacher_neurons(kind, monkeypatch):
+    T, W, A = _with_junk(kind)
+    rec = reconstruct_layer(W, A, np.arange(7.0), symmetry="none")
+    assert rec.report.width == 2
+    got = rec.incoming[np.argsort(rec.incoming[:, 0])]
+    np.testing.assert_allclose(got, T[np.argsort(T[:, 0])], atol=1e-8)
+    # with the rules off (tolerance 0 keeps every neuron that is not exactly zero) the
+    # junk is a shared, aligned cluster of its own
+    if kind != "unused":
+        from mlpgradientflow.recovery import cluster
+
+        monkeypatch.setattr(cluster, "DUPLICATE_TOL", 0.0)
+        junk = reconstruct_layer(W, A, np.arange(7.0), symmetry="none", inactive_tol=0.0)
+        assert junk.report.width >= 3
+
+
+def test_two_halves_of_one_neuron_are_one_cluster():
+    # 4 students: the copies of neuron 0 form two tight pairs 1e-8 apart; with
+    # floor(gamma N) = 2 alone both pairs would pass and the cut would keep 3 clusters
+    rng = np.random.default_rng(7)
+    T = rng.standard_normal((2, 3))
+    W = np.repeat(T[None], 4, 0).copy()
+    W[2:, 0] += 1e-8
+    rec = reconstruct_layer(W, np.ones((4, 2, 1)), np.arange(4.0), symmetry="none", gamma=0.5)
+    assert rec.report.width == 2 and rec.report.students == (4, 4)
+
+
+def test_duplicates_within_a_student_count_once():
+    rng = np.random.default_rng(6)
+    w = rng.standard_normal(3)
+    W = np.repeat(np.array([w, w, -w])[None], 4, 0)  # a duplicate and a sign-flipped copy
+    A = np.repeat(np.array([[0.2], [0.3], [-0.5]])[None], 4, 0)
+    rec = reconstruct_layer(W, A, np.arange(4.0), symmetry="odd")
+    assert rec.report.width == 1 and rec.report.students == (4,)
+    np.testing.assert_allclose(rec.outgoing * np.sign(w[0]), [[1.0]])
 
 
 def test_bad_arguments():
     W = np.zeros((3, 2, 2))
-    with pytest.raises(ValueError, match="gamma"):
-        reconstruct_layer(W, np.zeros((3, 2, 1)), np.zeros(3), symmetry="none", gamma=0.5)
+    with pytest.raises(ValueError, match="gamma"):  # one student: nothing is shared
+        reconstruct_layer(W[:1], np.zeros((1, 2, 1)), np.zeros(1), symmetry="none")
     with pytest.raises(ValueError, match="symmetry"):
         reconstruct_layer(W, np.zeros((3, 2, 1)), np.zeros(3), symmetry="tanh")
     with pytest.raises(ValueError, match="outgoing"):

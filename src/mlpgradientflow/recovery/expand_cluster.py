@@ -1,14 +1,29 @@
 r"""Expand-and-Cluster (Martinelli, Şimşek, Gerstner, Brea; ICML 2024): recover a teacher
 network's architecture and weights from queries.
 
-1. **Expand.** Train :math:`N` overparameterised students on :math:`(x, \mathrm{teacher}(x))`
-   with :func:`~mlpgradientflow.train_many` (gradient flow, then Newton; the reference uses
-   Adam).
+1. **Expand.** Train :math:`N` overparameterised students (hidden widths :math:`\rho`
+   times the teacher's; :math:`\rho = 4` in the paper) on :math:`(x, \mathrm{teacher}(x))`
+   with :func:`~mlpgradientflow.train_many` to convergence (gradient flow, then Newton; the
+   reference uses Adam), with count budgets. Every student's end state
+   (``TrainResult.end_state``) is kept. The paper clusters students trained to (near)
+   zero loss, where its identifiability argument holds; students that end in a flat
+   channel, at a local minimum or unconverged hold approximations of teacher neurons
+   (split, shifted, or missing) that can pass the filters as extra neurons or keep a real
+   one below the :math:`\gamma` threshold. So phase 2 clusters the :math:`N_0` students
+   at zero loss (``end_state.zero_loss``: the loss at ``minloss`` or at the noise floor of
+   the evaluation) and :math:`\gamma` is a fraction of them, when
+   :math:`N_0 \ge 3`; otherwise (no student reaches zero loss, as
+   for a teacher that the students cannot fit exactly) all students, as the reference.
+   :attr:`ECResult.clustered` says which; converged students rank before unconverged
+   ones when a cluster's winner is chosen.
 2. **Cluster**, layer by layer (:func:`~mlpgradientflow.recovery.reconstruct_layer`):
-   canonicalise the incoming vectors for the activation's symmetry, cluster them, drop
-   small and unaligned clusters, collapse each cluster into one neuron. The collapsed layer
-   is written into all students; below the last hidden layer the layers above are then
-   retrained with the collapsed layers frozen (``tauinv`` zeros).
+   remove inactive neurons, canonicalise the incoming vectors :math:`(w, b)` for the
+   activation's symmetry (read from the activation registry), cluster them, drop clusters
+   held by fewer than :math:`\lfloor\gamma N\rfloor` students and unaligned clusters
+   (median cosine distance :math:`> 1 - \cos\beta`), collapse each cluster (duplicates
+   merged: their outgoing vectors add up). The collapsed layer is written into all
+   students; below the last hidden layer the layers above are then retrained with the
+   collapsed layers frozen (``tauinv`` zeros).
 3. **Fine-tune** the one collapsed network: align the output bias (add the mean residual),
    and for relu / even-linear activations fit and keep the covert linear path
    (:mod:`~mlpgradientflow.recovery.linear_path`), then :func:`~mlpgradientflow.train`
@@ -23,11 +38,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import as_int, as_real, as_rng, finite_array
-from ..net import Net
+from ..net import Net, TeacherNet
 from ..parallel import FailedRun, train_many
 from ..training import DEFAULTS, TrainOptions, TrainResult, train
 from .canonical import LINEAR_CLASSES, check_symmetry, symmetry_class
-from .cluster import ClusterReport, check_gamma_beta, reconstruct_layer
+from .cluster import INACTIVE_TOL, ClusterReport, check_gamma_beta, reconstruct_layer
+from .compare import TeacherComparison, compare_with_teacher
 from .linear_path import fit_linear_path, split_linear_path, with_linear_path
 
 __all__ = ["expand_and_cluster", "ECResult", "kaiming_params"]
@@ -53,16 +69,24 @@ class ECResult:
     clusters : list of ClusterReport
         Phase 2, one report per hidden layer.
     history : list of TrainResult
-        Phase 3 fine-tuning (the carrier net's run when a linear path is used).
+        Phase 3 fine-tuning (the carrier net's run when a linear path is used); its end
+        state says whether the recovered network is a converged critical point.
     students : list of TrainResult
-        Phase 1 (failed runs removed).
-    retraining : list of list of TrainResult
-        Upper-layer retraining after each hidden layer but the last.
+        Phase 1 (failed runs removed), each with its ``end_state``.
     symmetry : str
         The symmetry class used.
     linear : array (Din, Dout) or None
         Weights of the covert linear path: the prediction is
         ``net(params, X) + X @ linear``.
+    retraining : list of list of TrainResult
+        Upper-layer retraining after each hidden layer but the last.
+    clustered : tuple of int
+        The students (indices into ``students``) that phase 2 clustered: those at zero
+        loss (``end_state.zero_loss``) when there are enough of them, else all.
+    comparison : TeacherComparison or None
+        :func:`compare_with_teacher` against ``query`` when it is a
+        :class:`~mlpgradientflow.TeacherNet` (cosine distances per teacher neuron,
+        outgoing-weight errors, ``success``).
     """
 
     net: Net
@@ -74,6 +98,8 @@ class ECResult:
     symmetry: str
     linear: np.ndarray | None = None
     retraining: list[list[TrainResult]] = field(default_factory=list)
+    comparison: TeacherComparison | None = None
+    clustered: tuple[int, ...] = ()
 
     def predict(self, X) -> np.ndarray:
         """The recovered function at ``X`` (M, Din): (M, Dout)."""
@@ -84,6 +110,29 @@ class ECResult:
     def loss(self) -> float:
         """MSE of :meth:`predict` on the queries (the package's loss convention)."""
         return float(np.mean(np.sum((self.predict(self.net.input) - self.net.target) ** 2, 1)))
+
+    @property
+    def n_converged(self) -> int:
+        """Students whose end state is a critical point (minimum or saddle)."""
+        return sum(bool(s.converged) for s in self.students)
+
+    @property
+    def converged(self) -> bool:
+        """Whether the fine-tuned network ended at a critical point."""
+        return bool(self.history[-1].converged)
+
+    def _runs(self) -> list[TrainResult]:
+        return [*self.students, *(r for rs in self.retraining for r in rs), *self.history]
+
+    @property
+    def n_gradients(self) -> int:
+        """Cost: (loss, gradient) evaluations of all phases, summed over students."""
+        return sum(r.n_gradients for r in self._runs())
+
+    @property
+    def n_hessians(self) -> int:
+        """Cost: Hessian evaluations of all phases, summed over students."""
+        return sum(r.n_hessians for r in self._runs())
 
 
 def expand_and_cluster(
@@ -99,7 +148,7 @@ def expand_and_cluster(
     *,
     finetune_options: dict | None = None,
     symmetry: str | None = None,
-    prune_tol: float | None = None,
+    inactive_tol: float = INACTIVE_TOL,
 ) -> ECResult:
     r"""Recover a network from queries with Expand-and-Cluster (module docstring).
 
@@ -107,7 +156,8 @@ def expand_and_cluster(
     ----------
     query : callable or array
         The black-box teacher :math:`X \mapsto Y` ((M, Din) to (M, Dout) or (M,)), or the
-        array of its answers at ``X``.
+        array of its answers at ``X``. A :class:`~mlpgradientflow.TeacherNet` is also
+        compared with the result (:attr:`ECResult.comparison`).
     X : array (N_q, Din)
         The queries.
     student_layers : sequence of (width, activation, bias)
@@ -116,31 +166,30 @@ def expand_and_cluster(
     n_students : int
         :math:`N` (default 10, as the reference).
     gamma, beta : float
-        Cluster size threshold :math:`\lfloor\gamma N\rfloor` and alignment angle
-        (defaults 0.5 and :math:`\pi/6`, the reference's ``ExtractionHparams``).
+        Clusters must be held by :math:`\ge \lfloor\gamma N_0\rfloor` students and by
+        more than half of them (:math:`N_0` the clustered students, see
+        :mod:`~mlpgradientflow.recovery.cluster`); alignment angle. Defaults 0.5 and
+        :math:`\pi/6`, the reference's ``ExtractionHparams`` (its follow-up: 0.75 and
+        :math:`\pi/3`).
     executor
-        Passed to :func:`~mlpgradientflow.train_many` (None, "processes", an Executor, a
-        dask Client).
+        Passed to :func:`~mlpgradientflow.train_many` (None, "processes", an int, an
+        Executor, a dask Client). The bits do not depend on it.
     rng : int or Generator, optional
         Seeds the students' initialisations (:func:`kaiming_params`, as the reference).
     train_options : dict, optional
-        Phase-1 :func:`~mlpgradientflow.train` options on top of :data:`TRAIN_DEFAULTS`.
+        Phase-1 :func:`~mlpgradientflow.train` options on top of :data:`TRAIN_DEFAULTS`
+        (count budgets: ``maxiterations_ode``, ``maxiterations_optim``).
     finetune_options : dict, optional
         Options of the upper-layer retraining and of the final fine-tuning, on top of
         :data:`FINETUNE_DEFAULTS`.
     symmetry : str, optional
         Override the symmetry class of the hidden activation (:func:`symmetry_class`).
-    prune_tol : float, optional
-        **Not in the reference** (default None: off). After fine-tuning, remove the neurons
-        of the last hidden layer whose outgoing vector has norm
-        :math:`\le` ``prune_tol`` :math:`\max_i \|a_i\|`, then fine-tune again. In
-        low-dimensional problems the unused neurons of the students (outgoing weight near
-        0, incoming vectors left near their initialisation) can form clusters that pass the
-        :math:`\gamma` and :math:`\beta` filters; fine-tuning drives their outgoing weights
-        to 0, and this step removes them without changing the function. Neurons whose
-        incoming weights (bias excluded) have norm :math:`\le` ``prune_tol`` times the
-        largest compute a constant :math:`\sigma(b)`: with an output bias, their
-        contribution :math:`a\,\sigma(b)` moves into it and they are removed too.
+    inactive_tol : float
+        :math:`\epsilon` of :func:`~mlpgradientflow.recovery.reconstruct_layer`: neurons
+        whose outgoing vector or incoming weights are below :math:`\epsilon` times the
+        largest of their student are inactive (default 1e-6: at zero loss unused neurons
+        keep outgoing weights near the square root of the loss, while a teacher neuron's
+        outgoing weight can be 1e-3 of the largest, as in one of the benchmark's teachers).
 
     Returns
     -------
@@ -148,16 +197,17 @@ def expand_and_cluster(
 
     Notes
     -----
-    Choices where the reference is silent or does otherwise: students that fail are
-    dropped and :math:`N` counts the rest; the winner ranking uses the phase-1 losses in
-    every layer (as the reference); the output bias after collapsing is the students'
-    mean, then aligned; the covert linear path is input-to-output for any depth and its
-    constant lives in the output bias.
+    Choices where the reference is silent or does otherwise: students that fail (an
+    exception) are dropped and :math:`N` counts the rest; inactive neurons are removed
+    before clustering and a cluster counts its students, not its members (see
+    :mod:`~mlpgradientflow.recovery.cluster`); the winner is the best-ranked holder of
+    the cluster (the reference looks at the 5 best students only); the output bias after
+    collapsing is the students' mean, then aligned; the covert linear path is
+    input-to-output for any depth and its constant lives in the output bias.
 
     Examples
     --------
     >>> import numpy as np
-    >>> import mlpgradientflow as mgf
     >>> from mlpgradientflow.data import ec_teacher
     >>> from mlpgradientflow.recovery import expand_and_cluster
     >>> teacher = ec_teacher(1, [1], rng=0)
@@ -166,8 +216,8 @@ def expand_and_cluster(
     ...                          n_students=4, rng=0,
     ...                          train_options=dict(maxiterations_ode=2000, maxiterations_optim=200),
     ...                          finetune_options=dict(maxiterations_ode=2000, maxiterations_optim=200))
-    >>> res.widths
-    (1,)
+    >>> res.widths, res.comparison.success
+    ((1,), True)
     """
     X = finite_array("X", X, ndim=2, dtype=np.float64)
     Y = query(X) if callable(query) else query
@@ -183,8 +233,7 @@ def expand_and_cluster(
     gamma, beta = check_gamma_beta(gamma, beta)
     if int(gamma * n_students) < 2:
         raise ValueError(f"argument `gamma`={gamma}: floor(gamma * n_students) must be >= 2")
-    if prune_tol is not None:
-        prune_tol = as_real("prune_tol", prune_tol, minimum=0.0)
+    eps = as_real("inactive_tol", inactive_tol, minimum=0.0)
     for name, opts in (("train_options", train_options), ("finetune_options", finetune_options)):
         if opts is not None and not isinstance(opts, Mapping):
             raise TypeError(f"argument `{name}` must be a dict of train options, got {opts!r}")
@@ -193,30 +242,32 @@ def expand_and_cluster(
 
     seeds = as_rng(rng).integers(2**63, size=n_students)
     runs = train_many(
-        net,
-        [kaiming_params(net, int(s)) for s in seeds],
-        executor,
-        progress=False,
-        options=first,
+        net, [kaiming_params(net, int(s)) for s in seeds], executor, progress=False, options=first
     )
     students = [r for r in runs if not isinstance(r, FailedRun)]
     if int(gamma * len(students)) < 2:
         raise RuntimeError(f"only {len(students)} of {n_students} students trained: {runs}")
-    losses = np.array([r.loss for r in students])
-    mats = [[M.copy() for M in net.unflatten(r.x)] for r in students]
+    clustered = _clustered(students)
+    chosen = [students[i] for i in clustered]
+    # converged students first, then by loss: the order in which winners are chosen
+    order = np.lexsort(([r.loss for r in chosen], [not r.converged for r in chosen]))
+    ranks = np.argsort(order).astype(float)
+    mats = [[M.copy() for M in net.unflatten(r.x)] for r in chosen]
 
     widths = [lay.width for lay in net.layers[:-1]]
     reports, retraining = [], []
     for li in range(len(widths)):
         final = li == len(widths) - 1
-        rec = _cluster_layer(mats, li, losses, sym, gamma, beta, final)
+        rec = _cluster_layer(mats, li, ranks, sym, gamma, beta, final,
+                             net.layers[li].bias, eps)
         reports.append(rec.report)
         widths[li] = rec.report.width
         if widths[li] == 0:
             rep = rec.report
             raise RuntimeError(
-                f"hidden layer {li + 1}: no cluster survived (big clusters {rep.sizes}, "
-                f"median cosine distances {[round(m, 3) for m in rep.median_cosine]})"
+                f"hidden layer {li + 1}: no cluster survived (big clusters held by "
+                f"{rep.students} students, median cosine distances "
+                f"{[round(m, 3) for m in rep.median_cosine]})"
             )
         if not final:
             mats, runs = _retrain_upper(net, widths, mats, li, executor, tune)
@@ -231,13 +282,24 @@ def expand_and_cluster(
         target=Y,
     )
     params, linear, history = _finetune(rnet, [*common, out], sym, tune)
-    if prune_tol is not None:
-        rnet, mats, widths[-1] = _prune(rnet, params, prune_tol)
-        params, linear, more = _finetune(rnet, mats, sym, tune)
-        history += more
-    return ECResult(
-        rnet, params, tuple(widths), reports, history, students, sym, linear, retraining
+    res = ECResult(
+        rnet, params, tuple(widths), reports, history, students, sym, linear, retraining,
+        clustered=clustered,
     )
+    if isinstance(query, TeacherNet) and _comparable(rnet, query):
+        res.comparison = compare_with_teacher(res, query)
+    return res
+
+
+def _clustered(students: list[TrainResult]) -> tuple[int, ...]:
+    """The students that ended at zero loss, when at least 3 did (a majority of them is
+    then 2 or more); else all of them."""
+    zero = [i for i, r in enumerate(students) if r.end_state is not None and r.end_state.zero_loss]
+    return tuple(zero) if len(zero) >= 3 else tuple(range(len(students)))
+
+
+def _comparable(net: Net, teacher: TeacherNet) -> bool:
+    return net.din == teacher.din and len(net.layers) == len(teacher.layers)
 
 
 def kaiming_params(net: Net, rng=None) -> np.ndarray:
@@ -284,7 +346,7 @@ def _check_architecture(net: Net, symmetry: str | None) -> str:
     return classes.pop()
 
 
-def _cluster_layer(mats, li, losses, sym, gamma, beta, final):
+def _cluster_layer(mats, li, ranks, sym, gamma, beta, final, bias, eps):
     """Collapse hidden layer ``li`` of every student (in place in ``mats``)."""
     k = mats[0][li].shape[0]
     W = np.stack([m[li] for m in mats])
@@ -292,11 +354,13 @@ def _cluster_layer(mats, li, losses, sym, gamma, beta, final):
     rec = reconstruct_layer(
         W,
         nxt[:, :, :k].transpose(0, 2, 1),
-        losses,
+        ranks,
         symmetry=sym,
         gamma=gamma,
         beta=beta,
         final_layer=final,
+        bias=bias,
+        inactive_tol=eps,
     )
     for s, m in enumerate(mats):
         a = rec.outgoing if final else rec.outgoing[s]
@@ -323,40 +387,6 @@ def _retrain_upper(net, widths, mats, li, executor, tune):
         for r, m in zip(runs, mats)
     ]
     return new, [r for r in runs if not isinstance(r, FailedRun)]
-
-
-def _prune(rnet: Net, params, tol: float):
-    r"""Drop last-hidden-layer neurons that are unused (outgoing weights negligible) or
-    constant (incoming weights negligible: :math:`a\,\sigma(b)` goes into the output bias)
-    (``prune_tol``)."""
-    mats = [M.copy() for M in rnet.unflatten(params)]
-    hidden, out = rnet.layers[-2], rnet.layers[-1]
-    k = hidden.width
-    unused = _negligible(np.linalg.norm(mats[-1][:, :k], axis=0), tol)
-    W = mats[-2][:, : mats[-2].shape[1] - int(hidden.bias)]
-    constant = _negligible(np.linalg.norm(W, axis=1), tol) & ~unused & out.bias
-    if constant.any():  # sigma(w.x + b) = sigma(b): one activation per neuron may differ
-        acts = (
-            hidden.activation if isinstance(hidden.activation, tuple) else [hidden.activation] * k
-        )
-        b = mats[-2][:, -1] if hidden.bias else np.zeros(k)
-        value = np.array([acts[i](b[i : i + 1])[0] for i in np.flatnonzero(constant)])
-        mats[-1][:, -1] += mats[-1][:, :k][:, constant] @ value
-    keep = np.flatnonzero(~(unused | constant))
-    mats[-2] = mats[-2][keep]
-    mats[-1] = np.column_stack([mats[-1][:, keep], mats[-1][:, k:]])
-    layers = [lay.spec() for lay in rnet.layers]
-    act = hidden.activation
-    layers[-2] = (
-        len(keep),
-        tuple(act[i] for i in keep) if isinstance(act, tuple) else act,
-        hidden.bias,
-    )
-    return rnet.with_layers(layers), mats, len(keep)
-
-
-def _negligible(norms: np.ndarray, tol: float) -> np.ndarray:
-    return norms <= tol * norms.max() if norms.size else norms.astype(bool)
 
 
 def _finetune(rnet: Net, mats, sym: str, tune: TrainOptions):
