@@ -21,7 +21,9 @@ of every problem) into ``--out``.
 
     python examples/recover_teachers.py [--out DIR] [--problems K] [--deep-problems K2] [--quick]
 
-Result at the defaults (budgets are step counts, so every machine gets the same recovery):
+Result at the defaults, measured before phase 2 was reworked (zero-loss students, inactive
+neurons, majority holders) and not re-measured since; `benchmarks/results/recovery.md` has the
+current table (budgets are step counts, so every machine gets the same recovery):
 2-3 3/4 (problem 2 keeps one extra neuron with near-zero incoming weights, a constant that
 duplicates the output bias), 8-3 4/4, 8-2-2 2/2 recovered (cosine distances ~1e-16);
 2-2-2 0/2 (students stay at loss ~1e-7, extra layer-1 clusters). Defaults (4 shallow problems per Din, 2 deep ones)
