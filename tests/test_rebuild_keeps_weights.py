@@ -84,18 +84,6 @@ def test_neti_rebuild_keeps_teacher_method_and_tol():
         assert new.loss(q) == pytest.approx(neti.loss(p), rel=1e-10)
 
 
-def test_recovery_prune():
-    q = P.copy()
-    net = NET
-    wide, q = grow_net(net, q, 5, rng=0)  # two unused neurons (zero outgoing weights)
-    pruned, mats, width = expand_cluster._prune(wide, q, 1e-12)
-    assert width == 3
-    same_data(pruned)
-    assert pruned.loss(np.concatenate([M.ravel() for M in mats])) == pytest.approx(
-        NET.loss(P), rel=1e-12
-    )
-
-
 def test_recovery_retrain_upper(monkeypatch):
     deep = mgf.Net([(3, "g", True), (2, "g", True), (1, "identity", True)], input=X,
                    target=Y, weights=W)
