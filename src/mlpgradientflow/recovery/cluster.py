@@ -337,7 +337,7 @@ def reconstruct_layer(
     V, out, own = _merge_duplicates(canon.vectors, canon.outgoing, owner, DUPLICATE_TOL)
     # after merging: a cancelling pair's large outgoing weights set no scale
     scale = eps * _per_student_max(np.linalg.norm(out, axis=1), own, N)
-    keep = _active(V, out, own, N, bool(bias), eps)
+    keep = _active(V, out, own, scale, bool(bias))
     V, out, own = V[keep], out[keep], own[keep]
     threshold = 1 - np.cos(beta)
     clusters, height, Z = [], 0.0, np.zeros((0, 4))
@@ -399,12 +399,11 @@ def _merge_duplicates(V, out, owner, eps):
     return np.array(vecs), np.array(outs), np.array(owns)
 
 
-def _active(V, out, own, N: int, bias: bool, eps: float) -> np.ndarray:
-    """Neurons that are neither unused (outgoing vector negligible within their student)
+def _active(V, out, own, scale: np.ndarray, bias: bool) -> np.ndarray:
+    """Neurons that are neither unused (outgoing vector at most their student's ``scale``)
     nor constant (weights negligible beside their own bias)."""
-    a = np.linalg.norm(out, axis=1)
     w = np.linalg.norm(V[:, : V.shape[1] - int(bias)], axis=1)
-    return (a > eps * _per_student_max(a, own, N)[own]) & (
+    return (np.linalg.norm(out, axis=1) > scale[own]) & (
         w > DUPLICATE_TOL * np.linalg.norm(V, axis=1)
     )
 
