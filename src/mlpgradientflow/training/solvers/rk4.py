@@ -76,7 +76,7 @@ import math
 
 import numpy as np
 
-from ..._validation import NonFiniteError
+from ..._validation import NonFiniteError, as_int, as_real
 from .base import FlowProblem, FlowSolver, SolverFailure, hermite_interpolate
 
 __all__ = ["RK4"]
@@ -130,8 +130,8 @@ class RK4(FlowSolver):
                  beta1: float = 7 / 40, beta2: float = 1 / 10, gamma: float = 0.9,
                  qmin: float = 0.2, qmax: float = 10.0, qoldinit: float = 1e-4,
                  max_rejections: int = 30) -> None:
-        if dt is not None and not (isinstance(dt, int | float) and math.isfinite(dt) and dt > 0):
-            raise ValueError(f"argument `dt` must be a finite number > 0 or None, got {dt!r}")
+        if dt is not None:
+            dt = as_real("dt", dt, positive=True)
         if not isinstance(adaptive, bool):
             raise TypeError(f"argument `adaptive` must be True or False, got {adaptive!r}")
         consts = dict(beta1=beta1, beta2=beta2, gamma=gamma, qmin=qmin, qmax=qmax,
@@ -143,10 +143,7 @@ class RK4(FlowSolver):
             ok = isinstance(v, int | float) and not isinstance(v, bool) and lo < v < hi
             if not (ok or (key == "beta2" and v == 0) or (key == "gamma" and v == 1)):
                 raise ValueError(f"argument `{key}` must lie in ({lo:g}, {hi:g}), got {v!r}")
-        if isinstance(max_rejections, bool) or not isinstance(max_rejections, int) \
-                or max_rejections < 1:
-            raise ValueError(f"argument `max_rejections` must be an integer >= 1, "
-                             f"got {max_rejections!r}")
+        max_rejections = as_int("max_rejections", max_rejections, minimum=1)
         self.dt, self.adaptive = dt, adaptive
         self.name = "rk4" if adaptive else "rk4_fixed"
         self.beta1, self.beta2, self.gamma = beta1, beta2, gamma
