@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 from _common import machine_info
 from bench_training import FIRST_SEED, RK4_DT, make_problem
+from scipy.stats import binomtest
 
 import mlpgradientflow as mgf
 from mlpgradientflow.training.solvers import get_solver
@@ -133,11 +134,10 @@ def measured_costs(net, p0) -> dict:
 
 
 # -- report ------------------------------------------------------------------------------------
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion k/n."""
-    p, d = k / n, 1 + z * z / n
-    c, h = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k/n (scipy's ``binomtest``)."""
+    ci = binomtest(k, n).proportion_ci(0.95, method="wilson")
+    return ci.low, ci.high
 
 
 def summarise(records: list[dict], seeds: list[int]) -> dict:
