@@ -42,6 +42,7 @@ from _common import limit_threads, machine_info, time_call
 import mlpgradientflow as mgf
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the suite's torch oracle, for the peer
 TARGET = 1e-12
 
 
@@ -95,11 +96,9 @@ def ours(net, p0) -> dict:
 
 def peer(net, p0, cap: float) -> dict:
     import torch
-    from scipy import integrate, optimize
-
-    sys.path.insert(0, str(HERE.parent / "tests"))
     from bench_training import pipeline
     from oracle import torch_loss_fn
+    from scipy import integrate, optimize
 
     loss = torch_loss_fn(net)
     r = pipeline(loss, lambda p: torch.autograd.functional.hessian(loss, p), p0, cap, torch,
